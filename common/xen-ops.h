@@ -2,7 +2,7 @@
 /*
  * The Xen seam: the one narrow table through which ddom reaches grant tables
  * and event channels. It is shaped like libxengnttab / libxengntshr /
- * libxenevtchn (tools/libs/{gnttab,evtchn}/include/*.h in the Xen tree) so the
+ * libxenevtchn (the headers in tools/libs/{gnttab,evtchn}/include of the Xen tree) so the
  * real implementation is a thin adapter.
  *
  * Two implementations exist, chosen at link time:
