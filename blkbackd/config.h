@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * blkbackd's settings: defaults, a key=value config file and the command
+ * line (which overrides the file). Every key has the same name in both
+ * ("--max-queues 4" and "max-queues = 4"). A bad key or value is an error
+ * naming it; main exits 2 on it.
+ *
+ * Pure and single-threaded (main, before anything starts); no logging:
+ * errors go into the caller's buffer.
+ */
+#ifndef BLKBACKD_CONFIG_H
+#define BLKBACKD_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Device kinds served (backend directory names). */
+#define BLK_KIND_VBD (1u << 0)
+#define BLK_KIND_QDISK (1u << 1)
+#define BLK_KIND_VBD3 (1u << 2)
+
+/* Caps on what an operator may configure, with their reasons in config.c. */
+#define BLK_MAX_QUEUES_CAP 32
+#define BLK_MAX_INDIRECT_CAP 1024
+#define BLK_PERSISTENT_CAP 65536
+
+struct blk_config {
+	unsigned kinds;			/* BLK_KIND_* */
+	unsigned max_queues;		/* multi-queue-max-queues */
+	unsigned max_indirect;		/* feature-max-indirect-segments; 0 = off */
+	unsigned max_ring_order;	/* max-ring-page-order */
+	unsigned persistent_grants;	/* per queue; 0 = no feature-persistent */
+	char runtime_dir[PATH_MAX];	/* control socket lives here */
+	int log_level;			/* LOG_ERR .. LOG_DEBUG */
+	bool status;			/* --status: print counters and exit */
+	bool help, version;
+	char config_file[PATH_MAX];
+};
+
+void blk_config_defaults(struct blk_config *c);
+/* key without the leading dashes; -EINVAL with err filled on a bad pair. */
+int blk_config_set(struct blk_config *c, const char *key, const char *value, char *err,
+		   size_t errlen);
+/* Lines "key = value", '#' comments, blank lines. -errno with err filled. */
+int blk_config_load(struct blk_config *c, const char *path, char *err, size_t errlen);
+/*
+ * The whole command line: the config file (--config, else none) first, then
+ * every option over it. -EINVAL with err filled.
+ */
+int blk_config_parse_args(struct blk_config *c, int argc, char **argv, char *err,
+			  size_t errlen);
+/* The --help text. */
+const char *blk_config_usage(void);
+
+#endif

@@ -1,0 +1,802 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The worker of one blkif queue (see queue.h).
+ *
+ * Per wakeup the worker: reaps completed I/O (copying read data to the
+ * guest, answering), retries submissions the store pushed back, takes up to
+ * BATCH requests off the ring (each copied once into a pool entry by
+ * blk_req_copy, validated by proto.c, its data copied into private bounce
+ * pages for writes), pushes all responses with one
+ * RING_PUSH_RESPONSES_AND_CHECK_NOTIFY and at most one notification, unmasks
+ * the port (late, after the work: the XSA-332 lateeoi idea) and sleeps only
+ * after RING_FINAL_CHECK_FOR_REQUESTS finds nothing.
+ *
+ *   ring slot --copy--> qreq --check--> (indirect pages --copy--> segs --check)
+ *     --> bounce pages <--grant.c--> guest pages;  bounce pages <--ioq--> store
+ *
+ * Bounded everything: the pool holds one entry per ring slot (a frontend
+ * cannot have more in flight: RING_REQUEST_CONS_OVERFLOW); bounce pages are
+ * a fixed pool, and a request that needs more than are free waits (held)
+ * until completions return some. A WRITE_BARRIER waits until everything
+ * before it has completed, and nothing after it starts before it completes
+ * (blkif.h BLKIF_OP_WRITE_BARRIER).
+ *
+ * Never: touch xenstore, allocate after start, exit, or trust a slot after
+ * copying it. A frontend producing more than a ring of requests breaks only
+ * this queue (reported through fatal_fd).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "grant.h"
+#include "log.h"
+#include "queue.h"
+#include "ring.h"
+
+#define BATCH 64		/* requests taken per pass before responses are pushed */
+#define SUBMIT_BATCH 64		/* I/Os per ioq submit call */
+/* Bounce pages per queue: 11 per ring slot (a full direct request each),
+ * at most this many, never fewer than the largest request needs. */
+#define BOUNCE_PAGES_CAP 4096
+
+const char *const blk_cnt_names[BLK_CNT__MAX] = {
+	[BLK_CNT_OP_READ] = "read",
+	[BLK_CNT_OP_WRITE] = "write",
+	[BLK_CNT_OP_BARRIER] = "barrier",
+	[BLK_CNT_OP_FLUSH] = "flush",
+	[BLK_CNT_OP_DISCARD] = "discard",
+	[BLK_CNT_OP_INDIRECT] = "indirect",
+	[BLK_CNT_OP_OTHER] = "other-op",
+	[BLK_CNT_SECT_READ] = "sectors-read",
+	[BLK_CNT_SECT_WRITTEN] = "sectors-written",
+	[BLK_CNT_SECT_DISCARDED] = "sectors-discarded",
+	[BLK_CNT_ERR_REQUEST] = "bad-requests",
+	[BLK_CNT_ERR_IO] = "io-errors",
+	[BLK_CNT_EOPNOTSUPP] = "eopnotsupp",
+	[BLK_CNT_INFLIGHT] = "in-flight",
+	[BLK_CNT_PGNT_CACHED] = "persistent-grants",
+	[BLK_CNT_PGNT_MAPS] = "grant-maps",
+	[BLK_CNT_PGNT_UNMAPS] = "grant-unmaps",
+	[BLK_CNT_COPY_SEGS] = "grant-copy-segments",
+	[BLK_CNT_NOTIFY] = "notifications",
+	[BLK_CNT_WAKEUP] = "wakeups",
+};
+
+struct qreq {
+	struct blk_req r;
+	struct blkif_request_segment *seg;	/* r.seg, or ind_seg for indirect */
+	struct blkif_request_segment *ind_seg;	/* max_segs entries */
+	unsigned nseg;
+	uint64_t bytes;
+	uint32_t *pages;	/* bounce page indices, max_segs */
+	unsigned npages;
+	struct iovec *iov;	/* max_segs */
+	struct blk_io io;
+	bool flush_after;	/* a write with a flush (FLUSH_DISKCACHE/BARRIER + segments) */
+	struct qreq *next;	/* free list or submit list */
+};
+
+struct blk_queue {
+	struct blk_queue_cfg cfg;
+	const struct xen_ops *ops;
+	struct xen_gnttab *gt;
+	struct xen_evtchn *ev;
+	evtchn_port_t port;
+	bool bound;
+	void *ring_addr;
+	blkif_back_ring_t ring;
+	size_t slot;
+	struct blk_grants *grants;
+	struct blk_ioq *ioq;
+	int stop_fd;
+	pthread_t thread;
+	bool started;
+
+	unsigned max_segs;
+	struct qreq *reqs;
+	unsigned nreqs;
+	struct qreq *free_reqs;
+	struct qreq *submit_head, *submit_tail;
+	struct qreq *held;
+	bool barrier_busy;
+	unsigned inflight;	/* taken off the ring, not yet answered */
+	unsigned io_inflight;	/* in the ioq */
+
+	uint8_t *bounce;
+	unsigned nbounce;
+	uint32_t *free_pages;
+	unsigned nfree_pages;
+	uint8_t *ind_buf;	/* BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST pages */
+	struct blk_xfer *xfer;	/* max_segs */
+
+	struct blk_limits lim;
+	struct log_ratelimit rl;
+	const char *_Atomic broken;
+	_Atomic uint64_t cnt[BLK_CNT__MAX];
+};
+
+static void cnt_add(struct blk_queue *q, int i, uint64_t n)
+{
+	atomic_fetch_add_explicit(&q->cnt[i], n, memory_order_relaxed);
+}
+
+static void cnt_set(struct blk_queue *q, int i, uint64_t v)
+{
+	atomic_store_explicit(&q->cnt[i], v, memory_order_relaxed);
+}
+
+static void *slot_at(struct blk_queue *q, RING_IDX idx)
+{
+	return (uint8_t *)q->ring.sring->ring + (size_t)(idx & (q->ring.nr_ents - 1)) * q->slot;
+}
+
+static void *bounce_page(struct blk_queue *q, uint32_t i)
+{
+	return q->bounce + (size_t)i * BLK_PAGE_SIZE;
+}
+
+static void mark_broken(struct blk_queue *q, const char *why)
+{
+	uint64_t one = 1;
+
+	if (atomic_load(&q->broken))
+		return;
+	atomic_store(&q->broken, why);
+	log_err("%s: %s: closing the device", q->cfg.name, why);
+	if (write(q->cfg.fatal_fd, &one, sizeof(one)) < 0) {
+		/* eventfd overflow only: the loop thread is told already */
+	}
+}
+
+/* --- answering --- */
+
+static void release_pages(struct blk_queue *q, struct qreq *rq)
+{
+	while (rq->npages)
+		q->free_pages[q->nfree_pages++] = rq->pages[--rq->npages];
+}
+
+static void respond(struct blk_queue *q, struct qreq *rq, int16_t status)
+{
+	blk_rsp_write(q->cfg.abi, slot_at(q, q->ring.rsp_prod_pvt), rq->r.id, rq->r.operation,
+		      status);
+	q->ring.rsp_prod_pvt++;
+	release_pages(q, rq);
+	if (rq->r.operation == BLKIF_OP_WRITE_BARRIER)
+		q->barrier_busy = false;
+	rq->next = q->free_reqs;
+	q->free_reqs = rq;
+	q->inflight--;
+}
+
+static void reject(struct blk_queue *q, struct qreq *rq, enum blk_verdict v, const char *why)
+{
+	if (v == BLK_UNSUPPORTED) {
+		cnt_add(q, BLK_CNT_EOPNOTSUPP, 1);
+		log_rl(&q->rl, LOG_INFO, 0, "%s: request op %u: %s, answered EOPNOTSUPP",
+		       q->cfg.name, rq->r.operation, why);
+		respond(q, rq, BLKIF_RSP_EOPNOTSUPP);
+		return;
+	}
+	cnt_add(q, BLK_CNT_ERR_REQUEST, 1);
+	log_rl(&q->rl, LOG_WARNING, 0,
+	       "%s: bad request op %u sector %" PRIu64 " segments %u: %s, answered error",
+	       q->cfg.name, rq->r.operation, rq->r.sector, rq->r.nr_segments, why);
+	respond(q, rq, BLKIF_RSP_ERROR);
+}
+
+static void fail(struct blk_queue *q, struct qreq *rq, int r, const char *what)
+{
+	cnt_add(q, BLK_CNT_ERR_IO, 1);
+	log_rl(&q->rl, LOG_WARNING, r, "%s: op %u sector %" PRIu64 ": %s failed, answered error",
+	       q->cfg.name, rq->r.operation, rq->r.sector, what);
+	respond(q, rq, BLKIF_RSP_ERROR);
+}
+
+/* --- submitting --- */
+
+static void submit(struct blk_queue *q, struct qreq *rq)
+{
+	rq->next = NULL;
+	if (q->submit_tail)
+		q->submit_tail->next = rq;
+	else
+		q->submit_head = rq;
+	q->submit_tail = rq;
+}
+
+/* Hands queued I/O to the store; stops at back-pressure. */
+static void flush_submits(struct blk_queue *q)
+{
+	struct blk_io *ios[SUBMIT_BATCH];
+
+	while (q->submit_head) {
+		struct qreq *rq = q->submit_head;
+		unsigned n = 0;
+		int r, i;
+
+		for (; rq && n < SUBMIT_BATCH; rq = rq->next)
+			ios[n++] = &rq->io;
+		r = q->cfg.store ? q->ioq->ops->submit(q->ioq, ios, n) : -ENODEV;
+		if (r < 0) {
+			/* Nothing taken: fail the first and go on with the rest. */
+			rq = q->submit_head;
+			q->submit_head = rq->next;
+			if (!q->submit_head)
+				q->submit_tail = NULL;
+			fail(q, rq, r, "submit");
+			continue;
+		}
+		for (i = 0; i < r; i++) {
+			q->submit_head = q->submit_head->next;
+			q->io_inflight++;
+		}
+		if (!q->submit_head)
+			q->submit_tail = NULL;
+		if ((unsigned)r < n)
+			break;	/* back-pressure: retried after the next reap */
+	}
+}
+
+static void set_io(struct qreq *rq, enum blk_io_op op, uint64_t offset, uint64_t len)
+{
+	rq->io.op = op;
+	rq->io.offset = offset;
+	rq->io.len = len;
+	rq->io.iov = rq->iov;
+	rq->io.iovcnt = rq->npages;
+	rq->io.res = 0;
+	rq->io.opaque = rq;
+}
+
+/* The grant transfers of rq's segments, each to its own bounce page. */
+static void build_xfer(struct blk_queue *q, const struct qreq *rq)
+{
+	unsigned i;
+
+	for (i = 0; i < rq->nseg; i++) {
+		const struct blkif_request_segment *s = &rq->seg[i];
+
+		q->xfer[i].gref = s->gref;
+		q->xfer[i].offset = (uint16_t)(s->first_sect << q->lim.unit_shift);
+		q->xfer[i].len = (uint16_t)((s->last_sect - s->first_sect + 1) << q->lim.unit_shift);
+		q->xfer[i].local = bounce_page(q, rq->pages[i]);
+	}
+}
+
+/* A validated request whose turn has come: data in, I/O out. */
+static void start(struct blk_queue *q, struct qreq *rq)
+{
+	uint8_t op = rq->r.rw_op;
+	bool write = op != BLKIF_OP_READ;
+	unsigned i;
+
+	if (op == BLKIF_OP_WRITE_BARRIER)
+		q->barrier_busy = true;
+	if (rq->nseg == 0) {	/* a pure flush */
+		set_io(rq, BLK_IO_FLUSH, 0, 0);
+		submit(q, rq);
+		return;
+	}
+	for (i = 0; i < rq->nseg; i++)
+		rq->pages[rq->npages++] = q->free_pages[--q->nfree_pages];
+	build_xfer(q, rq);
+	for (i = 0; i < rq->nseg; i++) {
+		rq->iov[i].iov_base = q->xfer[i].local;
+		rq->iov[i].iov_len = q->xfer[i].len;
+	}
+	if (write) {
+		int r = blk_grants_xfer(q->grants, q->xfer, rq->nseg, false);
+
+		if (r < 0) {
+			fail(q, rq, r, "grant read");
+			return;
+		}
+	}
+	rq->flush_after = op == BLKIF_OP_FLUSH_DISKCACHE || op == BLKIF_OP_WRITE_BARRIER;
+	set_io(rq, write ? BLK_IO_WRITE : BLK_IO_READ, rq->r.sector << q->lim.unit_shift,
+	       rq->bytes);
+	submit(q, rq);
+}
+
+static bool must_wait(const struct blk_queue *q, const struct qreq *rq)
+{
+	if (rq->r.operation == BLKIF_OP_WRITE_BARRIER && q->inflight > 1)
+		return true;	/* drain everything before the barrier */
+	return rq->nseg > q->nfree_pages;
+}
+
+/* Copies the indirect pages once into ind_buf and unpacks the segments. */
+static int read_indirect(struct blk_queue *q, struct qreq *rq)
+{
+	unsigned left = rq->r.nr_segments * sizeof(struct blkif_request_segment);
+	unsigned i;
+
+	for (i = 0; i < rq->r.nr_indirect; i++) {
+		q->xfer[i].gref = rq->r.indirect_grefs[i];
+		q->xfer[i].offset = 0;
+		q->xfer[i].len = left < BLK_PAGE_SIZE ? left : BLK_PAGE_SIZE;
+		q->xfer[i].local = q->ind_buf + (size_t)i * BLK_PAGE_SIZE;
+		left -= q->xfer[i].len;
+	}
+	i = blk_grants_xfer(q->grants, q->xfer, rq->r.nr_indirect, false);
+	if ((int)i < 0)
+		return (int)i;
+	blk_segs_unpack(q->ind_buf, rq->r.nr_segments, rq->ind_seg);
+	return 0;
+}
+
+static void count_op(struct blk_queue *q, uint8_t op)
+{
+	static const int map[] = {
+		[BLKIF_OP_READ] = BLK_CNT_OP_READ,
+		[BLKIF_OP_WRITE] = BLK_CNT_OP_WRITE,
+		[BLKIF_OP_WRITE_BARRIER] = BLK_CNT_OP_BARRIER,
+		[BLKIF_OP_FLUSH_DISKCACHE] = BLK_CNT_OP_FLUSH,
+		[BLKIF_OP_RESERVED_1] = BLK_CNT_OP_OTHER,
+		[BLKIF_OP_DISCARD] = BLK_CNT_OP_DISCARD,
+		[BLKIF_OP_INDIRECT] = BLK_CNT_OP_INDIRECT,
+	};
+
+	cnt_add(q, op < sizeof(map) / sizeof(map[0]) ? map[op] : BLK_CNT_OP_OTHER, 1);
+}
+
+static void dispatch(struct blk_queue *q, struct qreq *rq)
+{
+	const char *why;
+	enum blk_verdict v;
+	int r;
+
+	count_op(q, rq->r.operation);
+	v = blk_req_check(&rq->r, &q->lim, &why);
+	if (v != BLK_OK) {
+		reject(q, rq, v, why);
+		return;
+	}
+	if (rq->r.operation == BLKIF_OP_DISCARD) {
+		bool secure = rq->r.discard_flag & BLKIF_DISCARD_SECURE;
+
+		rq->npages = 0;
+		set_io(rq, secure ? BLK_IO_SECURE_DISCARD : BLK_IO_DISCARD,
+		       rq->r.sector << q->lim.unit_shift, rq->r.nr_sectors << q->lim.unit_shift);
+		submit(q, rq);
+		return;
+	}
+	rq->seg = rq->r.seg;
+	rq->nseg = rq->r.nr_segments;
+	if (rq->r.operation == BLKIF_OP_INDIRECT) {
+		r = read_indirect(q, rq);
+		if (r < 0) {
+			fail(q, rq, r, "indirect page read");
+			return;
+		}
+		rq->seg = rq->ind_seg;
+	}
+	v = blk_segs_check(&rq->r, rq->seg, rq->nseg, &q->lim, &rq->bytes, &why);
+	if (v != BLK_OK) {
+		reject(q, rq, v, why);
+		return;
+	}
+	if (must_wait(q, rq)) {
+		q->held = rq;
+		return;
+	}
+	start(q, rq);
+}
+
+/* --- completing --- */
+
+static void complete(struct blk_queue *q, struct blk_io *io)
+{
+	struct qreq *rq = io->opaque;
+	int r;
+
+	q->io_inflight--;
+	if (io->res < 0) {
+		fail(q, rq, (int)io->res, "I/O");
+		return;
+	}
+	if (rq->flush_after && io->op == BLK_IO_WRITE) {
+		/* FLUSH_DISKCACHE / BARRIER with data: the write, then the flush. */
+		cnt_add(q, BLK_CNT_SECT_WRITTEN, rq->bytes >> 9);
+		rq->flush_after = false;
+		set_io(rq, BLK_IO_FLUSH, 0, 0);
+		submit(q, rq);
+		return;
+	}
+	switch (io->op) {
+	case BLK_IO_READ:
+		build_xfer(q, rq);
+		r = blk_grants_xfer(q->grants, q->xfer, rq->nseg, true);
+		if (r < 0) {
+			fail(q, rq, r, "grant write");
+			return;
+		}
+		cnt_add(q, BLK_CNT_SECT_READ, rq->bytes >> 9);
+		break;
+	case BLK_IO_WRITE:
+		cnt_add(q, BLK_CNT_SECT_WRITTEN, rq->bytes >> 9);
+		break;
+	case BLK_IO_DISCARD:
+	case BLK_IO_SECURE_DISCARD:
+		cnt_add(q, BLK_CNT_SECT_DISCARDED, rq->io.len >> 9);
+		break;
+	default:
+		break;
+	}
+	respond(q, rq, BLKIF_RSP_OKAY);
+}
+
+static void reap(struct blk_queue *q)
+{
+	struct blk_io *done[64];
+	int n, i;
+
+	do {
+		n = q->ioq->ops->reap(q->ioq, done, 64);
+		for (i = 0; i < n; i++)
+			complete(q, done[i]);
+	} while (n == 64);
+}
+
+/* --- taking requests --- */
+
+/* True when the queue cannot take requests until something completes. */
+static bool stalled(const struct blk_queue *q)
+{
+	return q->held || q->submit_head || q->barrier_busy ||
+	       RING_BACK_CONS_FULL(&q->ring, q->ring.req_cons);
+}
+
+/* Takes up to BATCH requests; returns how many. */
+static unsigned consume(struct blk_queue *q)
+{
+	RING_IDX prod;
+	unsigned n = 0;
+	int pending;
+
+	if (atomic_load_explicit(&q->broken, memory_order_relaxed))
+		return 0;
+	pending = RING_BACK_PENDING(&q->ring, &prod);
+	if (pending < 0) {
+		mark_broken(q, "frontend produced more than a ring of requests");
+		return 0;
+	}
+	/* Online resize: the vbd updates the size between batches. */
+	q->lim.sectors = atomic_load_explicit(q->cfg.sectors, memory_order_relaxed);
+	while (q->ring.req_cons != prod && n < BATCH && !stalled(q)) {
+		struct qreq *rq = q->free_reqs;
+
+		q->free_reqs = rq->next;
+		blk_req_copy(q->cfg.abi, slot_at(q, q->ring.req_cons), &rq->r);
+		q->ring.req_cons++;
+		q->inflight++;
+		rq->npages = 0;
+		rq->nseg = 0;
+		rq->flush_after = false;
+		dispatch(q, rq);
+		n++;
+	}
+	return n;
+}
+
+static void push_responses(struct blk_queue *q)
+{
+	int notify;
+
+	if (q->ring.rsp_prod_pvt == q->ring.sring->rsp_prod)
+		return;
+	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&q->ring, notify);
+	if (notify) {
+		q->ops->evtchn_notify(q->ev, q->port);
+		cnt_add(q, BLK_CNT_NOTIFY, 1);
+	}
+}
+
+static void update_gauges(struct blk_queue *q)
+{
+	struct blk_grant_stats gs;
+
+	blk_grants_stats(q->grants, &gs);
+	cnt_set(q, BLK_CNT_INFLIGHT, q->inflight);
+	cnt_set(q, BLK_CNT_PGNT_CACHED, blk_grants_cached(q->grants));
+	cnt_set(q, BLK_CNT_PGNT_MAPS, gs.maps);
+	cnt_set(q, BLK_CNT_PGNT_UNMAPS, gs.unmaps);
+	cnt_set(q, BLK_CNT_COPY_SEGS, gs.copy_segs);
+}
+
+/* One pass of work; true if more is ready right now (do not sleep). */
+static bool pass(struct blk_queue *q)
+{
+	bool more = false;
+	int work;
+
+	reap(q);
+	if (q->held && !must_wait(q, q->held)) {
+		struct qreq *rq = q->held;
+
+		q->held = NULL;
+		start(q, rq);
+	}
+	flush_submits(q);
+	if (consume(q) == BATCH)
+		more = true;
+	flush_submits(q);
+	push_responses(q);
+	update_gauges(q);
+	if (more || atomic_load_explicit(&q->broken, memory_order_relaxed))
+		return more;
+	if (stalled(q))
+		return false;	/* a completion wakes us through the ioq fd */
+	RING_FINAL_CHECK_FOR_REQUESTS(&q->ring, work);
+	return work;
+}
+
+static void drain(struct blk_queue *q)
+{
+	struct pollfd pfd = { .fd = q->ioq->ops->fd(q->ioq), .events = POLLIN };
+
+	/* Requests not yet in the store are dropped: the device is going. */
+	q->submit_head = q->submit_tail = NULL;
+	q->held = NULL;
+	while (q->io_inflight) {
+		if (poll(&pfd, 1, 1000) < 0 && errno != EINTR)
+			break;
+		reap(q);
+		q->submit_head = q->submit_tail = NULL;
+	}
+	push_responses(q);
+	update_gauges(q);
+}
+
+static void *worker(void *opaque)
+{
+	struct blk_queue *q = opaque;
+	struct pollfd pfd[3] = {
+		{ .fd = q->ops->evtchn_fd(q->ev), .events = POLLIN },
+		{ .fd = q->ioq->ops->fd(q->ioq), .events = POLLIN },
+		{ .fd = q->stop_fd, .events = POLLIN },
+	};
+	bool more = true;	/* look at the ring once at start */
+	bool fired;
+
+	for (;;) {
+		int r = poll(pfd, 3, more ? 0 : -1);
+
+		if (r < 0 && errno != EINTR)
+			break;
+		if (pfd[2].revents)
+			break;
+		fired = false;
+		if (pfd[0].revents & POLLIN) {
+			cnt_add(q, BLK_CNT_WAKEUP, 1);
+			while (q->ops->evtchn_pending(q->ev) >= 0)
+				fired = true;	/* only our port is bound here */
+		}
+		more = pass(q);
+		/* Unmask after the work (lateeoi): a storm of events costs one
+		 * pass, not one wakeup each; the final check covers the gap. */
+		if (fired)
+			q->ops->evtchn_unmask(q->ev, q->port);
+	}
+	drain(q);
+	return NULL;
+}
+
+/* --- setup and teardown (loop thread) --- */
+
+static int alloc_pool(struct blk_queue *q)
+{
+	unsigned i;
+
+	q->max_segs = q->lim.max_indirect > BLKIF_MAX_SEGMENTS_PER_REQUEST ?
+		      q->lim.max_indirect : BLKIF_MAX_SEGMENTS_PER_REQUEST;
+	q->nreqs = q->ring.nr_ents;
+	q->reqs = calloc(q->nreqs, sizeof(*q->reqs));
+	q->xfer = calloc(q->max_segs, sizeof(*q->xfer));
+	if (!q->reqs || !q->xfer)
+		return -ENOMEM;
+	for (i = 0; i < q->nreqs; i++) {
+		struct qreq *rq = &q->reqs[i];
+
+		rq->pages = calloc(q->max_segs, sizeof(*rq->pages));
+		rq->iov = calloc(q->max_segs, sizeof(*rq->iov));
+		if (q->lim.max_indirect)
+			rq->ind_seg = calloc(q->lim.max_indirect, sizeof(*rq->ind_seg));
+		if (!rq->pages || !rq->iov || (q->lim.max_indirect && !rq->ind_seg))
+			return -ENOMEM;
+		rq->next = q->free_reqs;
+		q->free_reqs = rq;
+	}
+	q->nbounce = q->nreqs * BLKIF_MAX_SEGMENTS_PER_REQUEST;
+	if (q->nbounce > BOUNCE_PAGES_CAP)
+		q->nbounce = BOUNCE_PAGES_CAP;
+	if (q->nbounce < q->max_segs)
+		q->nbounce = q->max_segs;
+	/* Page-aligned, as O_DIRECT wants; touched only as used. */
+	q->bounce = mmap(NULL, (size_t)q->nbounce * BLK_PAGE_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (q->bounce == MAP_FAILED) {
+		q->bounce = NULL;
+		return -ENOMEM;
+	}
+	q->free_pages = calloc(q->nbounce, sizeof(*q->free_pages));
+	q->ind_buf = aligned_alloc(BLK_PAGE_SIZE,
+				   BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST * BLK_PAGE_SIZE);
+	if (!q->free_pages || !q->ind_buf)
+		return -ENOMEM;
+	for (i = 0; i < q->nbounce; i++)
+		q->free_pages[q->nfree_pages++] = q->nbounce - 1 - i;
+	return 0;
+}
+
+static int map_ring(struct blk_queue *q)
+{
+	const struct blk_queue_cfg *c = &q->cfg;
+	int r;
+
+	if (!c->nr_ring_pages || c->nr_ring_pages > BLK_MAX_RING_PAGES ||
+	    (c->nr_ring_pages & (c->nr_ring_pages - 1)))
+		return -EINVAL;
+	r = q->ops->gnttab_map(q->gt, c->nr_ring_pages, c->domid, c->ring_refs, 1,
+			       &q->ring_addr);
+	if (r < 0) {
+		q->ring_addr = NULL;
+		return r;
+	}
+	/* BACK_RING_INIT with our own entry count: the slot size is the ABI's. */
+	memset(&q->ring, 0, sizeof(q->ring));
+	q->ring.sring = q->ring_addr;
+	q->ring.nr_ents = blk_abi_ring_size(c->abi, c->nr_ring_pages);
+	q->slot = blk_abi_slot_size(c->abi);
+	return 0;
+}
+
+static int bind_port(struct blk_queue *q)
+{
+	int r = q->ops->evtchn_bind_interdomain(q->ev, q->cfg.domid, q->cfg.remote_port);
+
+	if (r < 0)
+		return r;
+	q->port = r;
+	q->bound = true;
+	return 0;
+}
+
+static int launch(struct blk_queue *q)
+{
+	sigset_t all, old;
+	int r;
+
+	/* Signals belong to the loop thread's signalfd. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = -pthread_create(&q->thread, NULL, worker, q);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r == 0)
+		q->started = true;
+	return r;
+}
+
+int blk_queue_start(const struct blk_queue_cfg *cfg, struct blk_queue **ret)
+{
+	struct blk_queue *q;
+	const char *step;
+	int r;
+
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->cfg = *cfg;
+	q->ops = cfg->ops;
+	q->lim = cfg->limits;
+	q->stop_fd = -1;
+	q->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000, 10);
+	step = "open gnttab";
+	r = q->ops->gnttab_open(&q->gt);
+	if (r < 0)
+		goto err;
+	step = "open evtchn";
+	r = q->ops->evtchn_open(&q->ev);
+	if (r < 0)
+		goto err;
+	step = "map ring";
+	r = map_ring(q);
+	if (r < 0)
+		goto err;
+	step = "allocate request pool";
+	r = alloc_pool(q);
+	if (r < 0)
+		goto err;
+	step = "set up grants";
+	r = blk_grants_new(q->ops, q->gt, cfg->domid, cfg->persistent_max,
+			   q->max_segs > BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST ?
+			   q->max_segs : BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST, &q->grants);
+	if (r < 0)
+		goto err;
+	step = "set up the I/O queue";
+	r = cfg->store->ops->ioq_new(cfg->store, q->nreqs, &q->ioq);
+	if (r < 0)
+		goto err;
+	step = "create the stop eventfd";
+	q->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (q->stop_fd < 0) {
+		r = -errno;
+		goto err;
+	}
+	step = "bind the event channel";
+	r = bind_port(q);
+	if (r < 0)
+		goto err;
+	step = "start the worker";
+	r = launch(q);
+	if (r < 0)
+		goto err;
+	*ret = q;
+	return 0;
+err:
+	log_err_errno(r, "%s: cannot %s", cfg->name, step);
+	blk_queue_stop(q);
+	return r;
+}
+
+void blk_queue_stop(struct blk_queue *q)
+{
+	unsigned i;
+
+	if (!q)
+		return;
+	if (q->started) {
+		uint64_t one = 1;
+
+		if (write(q->stop_fd, &one, sizeof(one)) < 0) {
+			/* cannot fail on a fresh eventfd */
+		}
+		pthread_join(q->thread, NULL);
+	}
+	if (q->bound)
+		q->ops->evtchn_unbind(q->ev, q->port);
+	if (q->ioq)
+		q->ioq->ops->free(q->ioq);
+	blk_grants_free(q->grants);
+	if (q->ring_addr)
+		q->ops->gnttab_unmap(q->gt, q->ring_addr, q->cfg.nr_ring_pages);
+	q->ops->evtchn_close(q->ev);
+	q->ops->gnttab_close(q->gt);
+	if (q->stop_fd >= 0)
+		close(q->stop_fd);
+	if (q->reqs)
+		for (i = 0; i < q->nreqs; i++) {
+			free(q->reqs[i].pages);
+			free(q->reqs[i].iov);
+			free(q->reqs[i].ind_seg);
+		}
+	free(q->reqs);
+	free(q->xfer);
+	if (q->bounce)
+		munmap(q->bounce, (size_t)q->nbounce * BLK_PAGE_SIZE);
+	free(q->free_pages);
+	free(q->ind_buf);
+	free(q);
+}
+
+void blk_queue_counters(const struct blk_queue *q, uint64_t sum[BLK_CNT__MAX])
+{
+	unsigned i;
+
+	for (i = 0; i < BLK_CNT__MAX; i++)
+		sum[i] += atomic_load_explicit(&q->cnt[i], memory_order_relaxed);
+}
+
+const char *blk_queue_broken(const struct blk_queue *q)
+{
+	return atomic_load(&q->broken);
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * One blkif queue: a shared ring (1..2^max-ring-page-order pages), its event
+ * channel, a worker thread that consumes requests, moves data through
+ * grant.c, submits I/O to the store's per-thread blk_ioq and writes
+ * responses.
+ *
+ * Threads: blk_queue_start/stop/stats are called by the loop thread (the
+ * vbd); everything else runs on the queue's own worker thread, which owns
+ * its gnttab and evtchn handles, its ioq and a request pool sized from the
+ * ring (no allocation after start). The worker never touches xenstore: a
+ * ring that breaks the protocol marks the queue broken and is reported
+ * through cfg.fatal_fd (an eventfd the vbd watches on the loop thread).
+ */
+#ifndef BLKBACKD_QUEUE_H
+#define BLKBACKD_QUEUE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "blkstore.h"
+#include "proto.h"
+#include "xen-ops.h"
+
+/* Ring pages we accept: 2^BLK_MAX_RING_ORDER (Linux blkback's
+ * XENBUS_MAX_RING_GRANT_ORDER is 4; QEMU's default max-ring-page-order 4). */
+#define BLK_MAX_RING_ORDER 4
+#define BLK_MAX_RING_PAGES (1u << BLK_MAX_RING_ORDER)
+
+struct blk_queue_cfg {
+	const struct xen_ops *ops;
+	const char *name;		/* "vbd 5/51712 q0", for logs */
+	domid_t domid;			/* the frontend */
+	enum blk_abi abi;
+	unsigned nr_ring_pages;		/* 1 .. BLK_MAX_RING_PAGES, power of two */
+	grant_ref_t ring_refs[BLK_MAX_RING_PAGES];
+	evtchn_port_t remote_port;
+	unsigned persistent_max;	/* 0: the frontend has no feature-persistent */
+	struct blk_limits limits;	/* sectors is re-read from *sectors */
+	_Atomic uint64_t *sectors;	/* device size, updated by online resize */
+	struct blk_store *store;
+	int fatal_fd;			/* eventfd: written when the ring breaks */
+};
+
+/* Counters, summed over queues by the vbd for --status. */
+enum {
+	BLK_CNT_OP_READ,
+	BLK_CNT_OP_WRITE,
+	BLK_CNT_OP_BARRIER,
+	BLK_CNT_OP_FLUSH,
+	BLK_CNT_OP_DISCARD,
+	BLK_CNT_OP_INDIRECT,
+	BLK_CNT_OP_OTHER,
+	BLK_CNT_SECT_READ,	/* 512-byte sectors */
+	BLK_CNT_SECT_WRITTEN,
+	BLK_CNT_SECT_DISCARDED,
+	BLK_CNT_ERR_REQUEST,	/* answered BLKIF_RSP_ERROR: bad request */
+	BLK_CNT_ERR_IO,		/* answered BLKIF_RSP_ERROR: the store or a grant failed */
+	BLK_CNT_EOPNOTSUPP,
+	BLK_CNT_INFLIGHT,
+	BLK_CNT_PGNT_CACHED,
+	BLK_CNT_PGNT_MAPS,
+	BLK_CNT_PGNT_UNMAPS,
+	BLK_CNT_COPY_SEGS,
+	BLK_CNT_NOTIFY,
+	BLK_CNT_WAKEUP,
+	BLK_CNT__MAX
+};
+
+extern const char *const blk_cnt_names[BLK_CNT__MAX];
+
+struct blk_queue;
+
+/* Maps the ring, binds the event channel, starts the worker. */
+int blk_queue_start(const struct blk_queue_cfg *cfg, struct blk_queue **ret);
+/*
+ * Stops the worker after its in-flight I/O has completed (and been
+ * answered), then unbinds, unmaps and frees. NULL is fine.
+ */
+void blk_queue_stop(struct blk_queue *q);
+/* Adds this queue's counters into sum[] (relaxed reads). */
+void blk_queue_counters(const struct blk_queue *q, uint64_t sum[BLK_CNT__MAX]);
+/* Why the ring was declared broken (NULL while it is not). */
+const char *blk_queue_broken(const struct blk_queue *q);
+
+#endif
