@@ -24,6 +24,8 @@ void log_init(const char *ident);
 void log_set_max_level(int prio);	/* LOG_DEBUG .. LOG_ERR; default LOG_INFO */
 int log_get_max_level(void);
 void log_set_journal(bool on);		/* force priority prefixes on or off */
+/* Tests only: the millisecond clock log_rl uses (NULL: CLOCK_MONOTONIC). */
+void log_set_clock(uint64_t (*now_ms)(void));
 
 /* Logs when prio <= max level; returns r (pass 0 when there is no errno). */
 int log_msg(int prio, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -30,6 +30,11 @@ int loop_add_fd(struct loop *l, int fd, uint32_t events, loop_fd_fn fn, void *op
  */
 int loop_add_timer(struct loop *l, uint64_t first_us, uint64_t period_us, loop_fn fn,
 		   void *opaque, struct loop_source **ret);
+/*
+ * Re-arms a timer source (as loop_add_timer's arguments); -EINVAL if s is not
+ * a timer. A one-shot timer stays registered, disarmed, until loop_remove.
+ */
+int loop_timer_set(struct loop_source *s, uint64_t first_us, uint64_t period_us);
 /* Blocks signo for the process and delivers it through a signalfd. */
 int loop_add_signal(struct loop *l, int signo, loop_fn fn, void *opaque,
 		    struct loop_source **ret);
@@ -38,6 +43,8 @@ void loop_remove(struct loop *l, struct loop_source *s);
 
 /* Run fn(opaque) once, after the current dispatch round. */
 int loop_defer(struct loop *l, loop_fn fn, void *opaque);
+/* Drops every pending deferred call of fn with this opaque (before freeing it). */
+void loop_defer_cancel(struct loop *l, loop_fn fn, void *opaque);
 
 /* Runs until loop_quit; returns the code given to loop_quit. */
 int loop_run(struct loop *l);

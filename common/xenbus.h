@@ -63,16 +63,44 @@ struct xb_driver {
 	 * are merged and may be spurious: re-read what matters.
 	 */
 	void (*backend_changed)(struct xb_device *d, const char *node);
+
+	/* ---- optional, added after the first contract ---- */
+	/*
+	 * The frontend's directory name under /local/domain/<id>/device/ when
+	 * it cannot be derived from `type` (vbd, qdisk, vbd3 -> vbd; vif ->
+	 * vif). NULL: derived; xb_bus_new fails with -EINVAL for other types.
+	 */
+	const char *frontend_type;
+	/*
+	 * A daemon restart found the device Connected with the frontend
+	 * Connected: re-map and resume without cycling the frontend (probe ran
+	 * first). 0: the device stays Connected, with no state written.
+	 * -errno: as a failed connect. NULL: such a device is closed (Connected
+	 * -> Closing -> Closed) and the frontend has to reconnect.
+	 */
+	int (*reattach)(struct xb_device *d);
 };
 
 /* Creates the bus; the bus does not own loop or xs. */
 int xb_bus_new(struct loop *l, struct xs_handle *xs, domid_t self,
 	       const struct xb_driver *const *drivers, size_t ndrivers, struct xb_bus **ret);
+/*
+ * Bounds on the devices tracked: in total and per frontend domain, so the
+ * toolstack's view of a guest cannot make us allocate without bound.
+ * Devices beyond them are ignored (rate-limited log) until a slot frees and
+ * a later event rescans. 0 keeps the current value. Defaults:
+ * XB_DEFAULT_MAX_DEVICES, XB_DEFAULT_MAX_PER_DOMAIN.
+ */
+#define XB_DEFAULT_MAX_DEVICES 512
+#define XB_DEFAULT_MAX_PER_DOMAIN 64
+void xb_bus_set_limits(struct xb_bus *b, unsigned max_devices, unsigned max_per_domain);
 /* Registers the watches and scans what exists now. */
 int xb_bus_start(struct xb_bus *b);
 /* Disconnects and removes every device (backend nodes left as they are). */
 void xb_bus_free(struct xb_bus *b);
 unsigned xb_bus_count(const struct xb_bus *b, enum xenbus_state state);
+/* "Initialising" ... "Reconfigured", "Unknown", or "INVALID". */
+const char *xb_state_name(enum xenbus_state state);
 
 /* Accessors: valid for the device's lifetime. */
 const char *xb_dev_type(const struct xb_device *d);

@@ -1,0 +1,968 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The backend device lifecycle (xenbus.h): discovery under
+ * /local/domain/<self>/backend/<type>, the XenbusState machine, hotplug and
+ * online gating, error nodes, teardown and reconnect.
+ *
+ * Model: every watch event for a device (its frontend's `state`, or anything
+ * under its backend directory, which the per-driver watch covers since
+ * xenstore watches are recursive) funnels into one place that re-reads every
+ * node that matters and then walks the backend state towards the target
+ * computed from what it read. Events carry no value, are merged and may be
+ * spurious, and a frontend may pass through several states between two
+ * reads (Linux drivers/block/xen-blkback/xenbus.c, frontend_changed, makes
+ * the same point for Initialised/Connected); re-reading makes all of that
+ * harmless: the walk depends on the current values only, plus a few latched
+ * facts (fatal, probed, connected, whether the frontend acknowledged our
+ * close).
+ *
+ * Loop thread only. Nothing here exits or asserts on what the toolstack or a
+ * guest wrote; every frontend value is parsed strictly (store.h). Devices
+ * leave the bus list at once but are freed from a deferred call, never
+ * under a callback. Allocation happens on discovery only, bounded by the
+ * device limits.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "loop.h"
+#include "store.h"
+#include "xenbus.h"
+
+#define XB_TYPE_MAX 32		/* longest device type name we register */
+#define XB_DEV_PATH_MAX 128	/* backend/frontend paths we build or accept */
+#define XB_HOTPLUG_STATUS_MAX 32	/* "connected", "error"; anything longer is junk */
+#define XB_ERROR_MAX 1024	/* error node text */
+#define XB_STEP_MAX 12		/* state writes per walk: the longest path is 5 */
+/* Domain ids a frontend may have: xen/xen.h, DOMID_FIRST_RESERVED. */
+#define XB_DOMID_MAX (DOMID_FIRST_RESERVED - 1)
+/* The highest XenbusState (xen/io/xenbus.h). */
+#define XB_STATE_MAX XenbusStateReconfigured
+
+struct xb_drv {
+	const struct xb_driver *drv;
+	struct xb_bus *bus;
+	const char *fetype;
+	char path[XB_DEV_PATH_MAX];	/* /local/domain/<self>/backend/<type> */
+	size_t path_len;
+	struct store_watch *watch;
+};
+
+struct xb_device {
+	struct xb_device *next;
+	struct xb_bus *bus;
+	struct xb_drv *drv;
+	domid_t feid;
+	unsigned int devid;
+	char name[XB_TYPE_MAX + 24];
+	char bepath[XB_DEV_PATH_MAX];
+	char fepath[XB_DEV_PATH_MAX];
+	struct store_watch *fe_watch;
+	void *priv;
+	struct log_ratelimit rl;
+
+	enum xenbus_state state;	/* ours, as last written */
+	enum xenbus_state fe_state;	/* as last read */
+	enum xenbus_state node_state;	/* our `state` node as last read */
+	enum xenbus_state fe_at_close;	/* frontend state when we went Closed */
+	bool online;
+	bool script;			/* a hotplug script runs for this device */
+	bool hotplug_ok;		/* hotplug-status = connected */
+	bool hotplug_error;		/* hotplug-status = error */
+
+	bool probed;			/* probe ran; remove is owed */
+	bool connected;			/* connect was called; disconnect is owed */
+	bool fatal;			/* closed by an error; reset by a reconnect */
+	bool invalid;			/* frontend details invalid: never reopen */
+	bool fe_seen;			/* the frontend's state node existed once */
+	bool fe_ack;			/* the frontend moved since we closed */
+	bool fe_restarted;		/* frontend re-initialised under Connected */
+	bool stale;			/* found Connected, nobody to reattach it */
+	bool in_step;
+	bool dead;
+};
+
+struct xb_bus {
+	struct loop *loop;
+	struct xs_handle *xs;
+	domid_t self;
+	struct store_watcher *watcher;
+	struct xb_drv *drvs;
+	size_t ndrvs;
+	struct xb_device *devices;
+	unsigned int ndevices;
+	struct xb_device *zombies;	/* removed, freed by the deferred reaper */
+	unsigned int max_devices;
+	unsigned int max_per_domain;
+	struct log_ratelimit rl;
+};
+
+static void dev_step(struct xb_device *d);
+
+const char *xb_state_name(enum xenbus_state state)
+{
+	static const char *const names[] = {
+		[XenbusStateUnknown] = "Unknown",
+		[XenbusStateInitialising] = "Initialising",
+		[XenbusStateInitWait] = "InitWait",
+		[XenbusStateInitialised] = "Initialised",
+		[XenbusStateConnected] = "Connected",
+		[XenbusStateClosing] = "Closing",
+		[XenbusStateClosed] = "Closed",
+		[XenbusStateReconfiguring] = "Reconfiguring",
+		[XenbusStateReconfigured] = "Reconfigured",
+	};
+
+	if ((unsigned int)state < sizeof(names) / sizeof(names[0]))
+		return names[state];
+	return "INVALID";
+}
+
+/* ---- accessors ---- */
+
+const char *xb_dev_type(const struct xb_device *d) { return d->drv->drv->type; }
+const char *xb_dev_backend_path(const struct xb_device *d) { return d->bepath; }
+const char *xb_dev_frontend_path(const struct xb_device *d) { return d->fepath; }
+domid_t xb_dev_frontend_id(const struct xb_device *d) { return d->feid; }
+unsigned xb_dev_devid(const struct xb_device *d) { return d->devid; }
+const char *xb_dev_name(const struct xb_device *d) { return d->name; }
+enum xenbus_state xb_dev_state(const struct xb_device *d) { return d->state; }
+enum xenbus_state xb_dev_frontend_state(const struct xb_device *d) { return d->fe_state; }
+struct xs_handle *xb_dev_xs(const struct xb_device *d) { return d->bus->xs; }
+struct loop *xb_dev_loop(const struct xb_device *d) { return d->bus->loop; }
+void *xb_dev_driver_opaque(const struct xb_device *d) { return d->drv->drv->opaque; }
+void *xb_dev_priv(const struct xb_device *d) { return d->priv; }
+void xb_dev_set_priv(struct xb_device *d, void *priv) { d->priv = priv; }
+
+/* ---- writes that never resurrect a removed directory ---- */
+
+struct guarded_write {
+	const char *guard;	/* must exist, or nothing is written (-ENOENT) */
+	const char *path[2];
+	const char *value[2];
+};
+
+static int guarded_write_txn(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	const struct guarded_write *w = arg;
+	int r, i;
+
+	r = store_exists(xs, t, w->guard);
+	if (r <= 0)
+		return r < 0 ? r : -ENOENT;
+	for (i = 0; i < 2 && w->path[i]; i++) {
+		r = store_write(xs, t, w->path[i], w->value[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * Our `state` node is written only while it exists, in a transaction, as
+ * Linux's __xenbus_switch_state does (drivers/xen/xenbus/xenbus_client.c):
+ * a removed device must not be re-created by a late write.
+ */
+static int write_state(struct xb_device *d, enum xenbus_state s, const char *node,
+		       const char *value)
+{
+	char path[XB_DEV_PATH_MAX + 8], extra[XB_DEV_PATH_MAX + XENSTORE_REL_PATH_MAX];
+	char val[4];
+	struct guarded_write w = { .guard = path };
+	int r;
+
+	r = store_path(path, sizeof(path), "%s/state", d->bepath);
+	if (r < 0)
+		return r;
+	snprintf(val, sizeof(val), "%d", (int)s);
+	w.path[0] = path;
+	w.value[0] = val;
+	if (node) {
+		r = store_path(extra, sizeof(extra), "%s/%s", d->bepath, node);
+		if (r < 0)
+			return r;
+		/* The extra node first: the frontend reacts to `state`. */
+		w.path[0] = extra;
+		w.value[0] = value;
+		w.path[1] = path;
+		w.value[1] = val;
+	}
+	return store_txn(d->bus->xs, guarded_write_txn, &w);
+}
+
+/* ---- fatal errors ---- */
+
+int xb_dev_fatal(struct xb_device *d, int r, const char *fmt, ...)
+{
+	char msg[XB_ERROR_MAX], text[XB_ERROR_MAX + 16], path[XB_DEV_PATH_MAX + 8];
+	struct guarded_write w = { .guard = d->bepath, .path = { path }, .value = { text } };
+	va_list ap;
+	int wr;
+
+	if (d->dead)
+		return r;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_rl(&d->rl, LOG_ERR, r, "%s: %s", d->name, msg);
+
+	/*
+	 * "<errno> <message>", as xenbus_va_dev_error formats it. Linux puts
+	 * it in error/<backend path>/error under its own home; we write
+	 * <backend path>/error, where the toolstack and operators look.
+	 */
+	snprintf(text, sizeof(text), "%d %s", r < 0 ? -r : r, msg);
+	if (store_path(path, sizeof(path), "%s/error", d->bepath) == 0) {
+		wr = store_txn(d->bus->xs, guarded_write_txn, &w);
+		if (wr < 0 && wr != -ENOENT)
+			log_debug_errno(wr, "%s: writing error node", d->name);
+	}
+
+	d->fatal = true;
+	d->fe_ack = false;
+	if (d->connected) {
+		d->connected = false;
+		d->drv->drv->disconnect(d);
+	}
+	dev_step(d);	/* no-op inside a walk: the walk sees d->fatal */
+	return r;
+}
+
+/* ---- reading the world ---- */
+
+static bool fe_closed(enum xenbus_state f)
+{
+	return f == XenbusStateClosing || f == XenbusStateClosed || f == XenbusStateUnknown;
+}
+
+static bool fe_open(enum xenbus_state f)
+{
+	return f != XenbusStateUnknown && !fe_closed(f);
+}
+
+static int read_node_uint(struct xb_device *d, const char *node, uint64_t max, uint64_t def,
+			  uint64_t *ret)
+{
+	char path[XB_DEV_PATH_MAX + XENSTORE_REL_PATH_MAX];
+	int r;
+
+	r = store_path(path, sizeof(path), "%s/%s", d->bepath, node);
+	if (r < 0)
+		return r;
+	return store_read_uint(d->bus->xs, XBT_NULL, path, max, def, ret);
+}
+
+/* The frontend's state: hostile. Junk is a protocol violation. */
+static int read_frontend_state(struct xb_device *d)
+{
+	char path[XB_DEV_PATH_MAX + 8];
+	uint64_t v;
+	int r;
+
+	if (d->invalid)
+		return 0;
+	r = store_path(path, sizeof(path), "%s/state", d->fepath);
+	if (r < 0)
+		return r;
+	r = store_read_uint(d->bus->xs, XBT_NULL, path, XB_STATE_MAX, STORE_NO_DEFAULT, &v);
+	if (r == -ENOENT) {
+		d->fe_state = XenbusStateUnknown;
+		return 0;
+	}
+	if (r < 0) {
+		if (!d->fatal)
+			xb_dev_fatal(d, -EPROTO, "frontend state unreadable or invalid (%s)",
+				     strerror(-r));
+		d->fe_state = XenbusStateUnknown;
+		return 0;
+	}
+	d->fe_state = (enum xenbus_state)v;
+	d->fe_seen = true;
+	return 0;
+}
+
+static void read_hotplug(struct xb_device *d)
+{
+	char path[XB_DEV_PATH_MAX + 16], hs[XB_HOTPLUG_STATUS_MAX];
+	int r;
+
+	r = store_path(path, sizeof(path), "%s/script", d->bepath);
+	d->script = r == 0 && store_exists(d->bus->xs, XBT_NULL, path) == 1;
+	r = store_path(path, sizeof(path), "%s/hotplug-status", d->bepath);
+	if (r == 0)
+		r = store_read_buf(d->bus->xs, XBT_NULL, path, hs, sizeof(hs));
+	d->hotplug_ok = r >= 0 && strcmp(hs, "connected") == 0;
+	d->hotplug_error = d->script && r >= 0 && strcmp(hs, "error") == 0;
+}
+
+/*
+ * Re-reads everything the walk depends on. -ENOENT: the backend directory
+ * is gone (the toolstack removed the device).
+ */
+static int dev_refresh(struct xb_device *d)
+{
+	uint64_t v;
+	int r;
+
+	r = store_exists(d->bus->xs, XBT_NULL, d->bepath);
+	if (r == 0)
+		return -ENOENT;
+	/* Toolstack nodes: missing online means offline (xenbus_dev_is_online). */
+	d->online = read_node_uint(d, "online", 1, 0, &v) == 0 && v == 1;
+	d->node_state = XenbusStateUnknown;
+	if (read_node_uint(d, "state", XB_STATE_MAX, STORE_NO_DEFAULT, &v) == 0)
+		d->node_state = (enum xenbus_state)v;
+	read_hotplug(d);
+	read_frontend_state(d);
+
+	if (d->state == XenbusStateClosed &&
+	    (d->fe_state != d->fe_at_close || (d->fe_seen && fe_closed(d->fe_state))))
+		d->fe_ack = true;
+	if (d->hotplug_error && !d->fatal && d->state != XenbusStateClosed)
+		xb_dev_fatal(d, -EIO, "hotplug script reported an error");
+	return 0;
+}
+
+/* ---- the state machine ---- */
+
+/*
+ * Backend states and the transitions we make (each arrow is one write of
+ * our `state` node; Linux drivers/net/xen-netback/xenbus.c,
+ * set_backend_state, walks the same graph):
+ *
+ *   Initialising(1) ---------------------------------------+
+ *        |                                                 |
+ *        | probe ok                                        |
+ *        v          frontend Initialised/Connected,        |
+ *   InitWait(2) --- online, hotplug ok, connect ok ---> Connected(4)
+ *        |      ^                                          |
+ *        |      | frontend Initialising again (reconnect)  | frontend Closing/Closed/
+ *        |      |                                          | gone, online=0, toolstack
+ *        |   Closed(6) <-------- Closing(5) <--------------+ state=5, fatal error
+ *        |                          ^
+ *        +--------------------------+  (closing before ever connecting)
+ *   Initialising -> Closed directly when a device fails before InitWait.
+ *
+ * The walk goes to the target by the shortest path, writing every state on
+ * the way: Connected -> InitWait (the frontend re-initialised under us,
+ * its Closed hidden by merged events) writes Closing, Closed, InitWait.
+ * Unlike Linux blkback we do not hold Closing until the frontend closes: a
+ * backend-side close goes on to Closed at once, so a guest that never
+ * answers cannot stall the toolstack's removal (libxl waits for 6).
+ */
+static enum xenbus_state next_hop(enum xenbus_state from, enum xenbus_state to)
+{
+	switch (from) {
+	case XenbusStateInitialising:
+		return to == XenbusStateClosed ? XenbusStateClosed : XenbusStateInitWait;
+	case XenbusStateInitWait:
+		return to == XenbusStateConnected ? XenbusStateConnected : XenbusStateClosing;
+	case XenbusStateConnected:
+		return XenbusStateClosing;
+	case XenbusStateClosing:
+		return XenbusStateClosed;
+	case XenbusStateClosed:
+		return XenbusStateInitWait;
+	default:
+		return XenbusStateClosed;
+	}
+}
+
+static bool want_close(const struct xb_device *d)
+{
+	return d->fatal || d->invalid || d->stale || !d->online || d->hotplug_error ||
+	       (d->node_state == XenbusStateClosing && d->state != XenbusStateClosing) ||
+	       d->fe_state == XenbusStateClosing || d->fe_state == XenbusStateClosed ||
+	       (d->fe_state == XenbusStateUnknown && d->fe_seen);
+}
+
+static bool can_connect(const struct xb_device *d)
+{
+	return d->probed && d->online && (!d->script || d->hotplug_ok) &&
+	       (d->fe_state == XenbusStateInitialised || d->fe_state == XenbusStateConnected);
+}
+
+static bool can_reopen(const struct xb_device *d)
+{
+	return (d->fe_ack || d->fe_restarted) && fe_open(d->fe_state) && d->online &&
+	       !d->invalid && !d->hotplug_error && d->node_state != XenbusStateClosing;
+}
+
+static enum xenbus_state dev_target(struct xb_device *d)
+{
+	switch (d->state) {
+	case XenbusStateClosed:
+		return can_reopen(d) ? XenbusStateInitWait : XenbusStateClosed;
+	case XenbusStateClosing:
+		return XenbusStateClosed;
+	case XenbusStateConnected:
+		if (want_close(d))
+			return XenbusStateClosed;
+		if (d->fe_state == XenbusStateInitialising || d->fe_state == XenbusStateInitWait) {
+			d->fe_restarted = true;
+			return XenbusStateInitWait;
+		}
+		return XenbusStateConnected;
+	default:
+		if (want_close(d))
+			return XenbusStateClosed;
+		return can_connect(d) ? XenbusStateConnected : XenbusStateInitWait;
+	}
+}
+
+static int dev_probe(struct xb_device *d)
+{
+	int r;
+
+	r = d->drv->drv->probe(d);
+	if (r < 0 || d->fatal) {
+		if (!d->fatal)
+			xb_dev_fatal(d, r, "probe failed");
+		return r < 0 ? r : -EIO;
+	}
+	d->probed = true;
+	return 0;
+}
+
+static int dev_connect(struct xb_device *d)
+{
+	int r;
+
+	d->connected = true;	/* a half-connect still owes a disconnect */
+	r = d->drv->drv->connect(d);
+	if (r < 0 || d->fatal) {
+		if (!d->fatal)
+			xb_dev_fatal(d, r, "connect failed");
+		return r < 0 ? r : -EIO;
+	}
+	return 0;
+}
+
+static void dev_disconnect(struct xb_device *d)
+{
+	if (!d->connected)
+		return;
+	d->connected = false;
+	d->drv->drv->disconnect(d);
+}
+
+/* Side effects of entering `next`; < 0 when the hop must not be written. */
+static int dev_enter(struct xb_device *d, enum xenbus_state next)
+{
+	switch (next) {
+	case XenbusStateInitWait:
+		if (d->state == XenbusStateClosed) {
+			/* A reconnect: forget the previous session's failure. */
+			d->fatal = false;
+			d->stale = false;
+			d->fe_ack = false;
+			d->fe_restarted = false;
+		}
+		return d->probed ? 0 : dev_probe(d);
+	case XenbusStateConnected:
+		return dev_connect(d);
+	case XenbusStateClosing:
+	case XenbusStateClosed:
+		dev_disconnect(d);
+		if (next == XenbusStateClosed) {
+			d->fe_at_close = d->fe_state;
+			d->fe_ack = d->fe_seen && fe_closed(d->fe_state);
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static void dev_step(struct xb_device *d)
+{
+	int i, r;
+
+	if (d->dead || d->in_step)
+		return;
+	d->in_step = true;
+	for (i = 0; i < XB_STEP_MAX; i++) {
+		enum xenbus_state target = dev_target(d), next;
+
+		if (target == d->state)
+			break;
+		next = next_hop(d->state, target);
+		if (dev_enter(d, next) < 0)
+			continue;	/* d->fatal is set: the next target is Closed */
+		r = write_state(d, next, NULL, NULL);
+		if (r == -ENOENT)
+			break;	/* directory going away: removal follows */
+		if (r < 0)
+			log_rl(&d->rl, LOG_WARNING, r, "%s: writing state %s", d->name,
+			       xb_state_name(next));
+		log_rl(&d->rl, LOG_INFO, 0, "%s: %s -> %s (frontend %s)", d->name,
+		       xb_state_name(d->state), xb_state_name(next), xb_state_name(d->fe_state));
+		d->state = next;
+		d->node_state = next;
+	}
+	/*
+	 * The toolstack wrote Closing over our Closed (libxl's removal writes
+	 * online=0 and state=5, then waits for 6): say Closed again.
+	 */
+	if (d->state == XenbusStateClosed && d->node_state == XenbusStateClosing &&
+	    write_state(d, XenbusStateClosed, NULL, NULL) == 0)
+		d->node_state = XenbusStateClosed;
+	d->in_step = false;
+}
+
+/* ---- device lifetime ---- */
+
+static void reap_zombies(struct loop *l, void *opaque)
+{
+	struct xb_bus *b = opaque;
+
+	(void)l;
+	while (b->zombies) {
+		struct xb_device *d = b->zombies;
+
+		b->zombies = d->next;
+		free(d);
+	}
+}
+
+/* Disconnect, remove, unlink now; the memory goes after this round. */
+static void dev_gone(struct xb_device *d)
+{
+	struct xb_bus *b = d->bus;
+	struct xb_device **pp;
+
+	if (d->dead)
+		return;
+	dev_disconnect(d);
+	if (d->probed && d->drv->drv->remove)
+		d->drv->drv->remove(d);
+	d->probed = false;
+	d->dead = true;
+	store_unwatch(b->watcher, d->fe_watch);
+	d->fe_watch = NULL;
+	for (pp = &b->devices; *pp; pp = &(*pp)->next) {
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	}
+	b->ndevices--;
+	log_rl(&d->rl, LOG_INFO, 0, "%s: removed", d->name);
+	if (!b->zombies && loop_defer(b->loop, reap_zombies, b) < 0) {
+		free(d);	/* no deferred call possible: nothing refers to d now */
+		return;
+	}
+	d->next = b->zombies;
+	b->zombies = d;
+}
+
+static void dev_changed(struct xb_device *d)
+{
+	if (d->dead)
+		return;
+	if (dev_refresh(d) == -ENOENT) {
+		dev_gone(d);
+		return;
+	}
+	dev_step(d);
+}
+
+static void frontend_watch(const char *path, void *opaque)
+{
+	(void)path;
+	dev_changed(opaque);
+}
+
+static struct xb_device *find_device(struct xb_drv *drv, domid_t feid, unsigned int devid)
+{
+	struct xb_device *d;
+
+	for (d = drv->bus->devices; d; d = d->next)
+		if (d->drv == drv && d->feid == feid && d->devid == devid)
+			return d;
+	return NULL;
+}
+
+static bool within_limits(struct xb_bus *b, domid_t feid)
+{
+	unsigned int n = 0;
+	struct xb_device *d;
+
+	if (b->ndevices >= b->max_devices)
+		return false;
+	for (d = b->devices; d; d = d->next)
+		if (d->feid == feid)
+			n++;
+	return n < b->max_per_domain;
+}
+
+/*
+ * The frontend details, read once at discovery (as Linux reads otherend
+ * details at probe). The toolstack writes them; we still check them: the
+ * frontend must be exactly /local/domain/<id>/device/<fetype>/<devid> of the
+ * domain the backend directory names. -ENOENT: not written yet, wait.
+ */
+static int check_frontend(struct xb_device *d, char *why, size_t why_size)
+{
+	char path[XB_DEV_PATH_MAX + 16], expect[XB_DEV_PATH_MAX], got[XB_DEV_PATH_MAX];
+	uint64_t id;
+	int r;
+
+	r = read_node_uint(d, "frontend-id", XB_DOMID_MAX, STORE_NO_DEFAULT, &id);
+	if (r == -ENOENT)
+		return r;
+	if (r < 0) {
+		snprintf(why, why_size, "frontend-id invalid");
+		return -EINVAL;
+	}
+	r = store_path(path, sizeof(path), "%s/frontend", d->bepath);
+	if (r == 0)
+		r = store_read_buf(d->bus->xs, XBT_NULL, path, got, sizeof(got));
+	if (r == -ENOENT)
+		return r;
+	if (r < 0) {
+		snprintf(why, why_size, "frontend path unreadable or too long");
+		return -EINVAL;
+	}
+	snprintf(expect, sizeof(expect), "/local/domain/%u/device/%s/%u", d->feid,
+		 d->drv->fetype, d->devid);
+	if (id != d->feid || strcmp(got, expect) != 0) {
+		snprintf(why, why_size, "frontend \"%.80s\" (id %llu) is not %s", got,
+			 (unsigned long long)id, expect);
+		return -EINVAL;
+	}
+	memcpy(d->fepath, expect, sizeof(expect));
+	return 0;
+}
+
+/* Where a device found at start-up (or discovery) stands. */
+static void dev_classify(struct xb_device *d)
+{
+	const struct xb_driver *drv = d->drv->drv;
+	uint64_t v;
+
+	/* No walk until the device's starting point is known. */
+	d->in_step = true;
+	dev_refresh(d);
+	if (read_node_uint(d, "state", XB_STATE_MAX, STORE_NO_DEFAULT, &v) < 0)
+		v = XenbusStateInitialising;
+	switch (v) {
+	case XenbusStateUnknown:
+	case XenbusStateInitialising:
+		d->state = XenbusStateInitialising;
+		break;
+	case XenbusStateInitWait:
+		/* A previous run got this far: probe again, stay in InitWait. */
+		d->state = XenbusStateInitWait;
+		if (!d->fatal)
+			dev_probe(d);
+		break;
+	case XenbusStateConnected:
+		d->state = XenbusStateConnected;
+		if (drv->reattach && d->fe_state == XenbusStateConnected && d->online &&
+		    !d->fatal && dev_probe(d) == 0) {
+			int r;
+
+			d->connected = true;	/* a failed reattach owes a disconnect */
+			r = drv->reattach(d);
+			if (r < 0 && !d->fatal)
+				xb_dev_fatal(d, r, "reattach failed");
+		} else {
+			/* The walk closes it: Connected -> Closing -> Closed. */
+			d->stale = true;
+		}
+		break;
+	default:
+		/* Closing, Closed or junk from a previous run: settle Closed. */
+		d->state = v == XenbusStateClosed ? XenbusStateClosed : XenbusStateClosing;
+		d->fe_at_close = d->fe_state;
+		d->fe_ack = true;
+		break;
+	}
+	d->in_step = false;
+}
+
+static void dev_try_create(struct xb_drv *drv, domid_t feid, unsigned int devid)
+{
+	struct xb_bus *b = drv->bus;
+	char why[256];
+	struct xb_device *d;
+	int r;
+
+	if (!within_limits(b, feid)) {
+		log_rl(&b->rl, LOG_WARNING, -ENOSPC, "%s %u/%u: device limit reached, ignoring",
+		       drv->drv->type, feid, devid);
+		return;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		log_rl(&b->rl, LOG_ERR, -ENOMEM, "%s %u/%u", drv->drv->type, feid, devid);
+		return;
+	}
+	d->bus = b;
+	d->drv = drv;
+	d->feid = feid;
+	d->devid = devid;
+	d->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000, 20);
+	d->state = XenbusStateInitialising;
+	snprintf(d->name, sizeof(d->name), "%s %u/%u", drv->drv->type, feid, devid);
+	if (store_path(d->bepath, sizeof(d->bepath), "%s/%u/%u", drv->path, feid, devid) < 0)
+		goto err_free;
+	if (store_exists(b->xs, XBT_NULL, d->bepath) != 1)
+		goto err_free;	/* gone again */
+
+	r = check_frontend(d, why, sizeof(why));
+	if (r == -ENOENT)
+		goto err_free;	/* the toolstack is still writing: a later event retries */
+
+	d->next = b->devices;
+	b->devices = d;
+	b->ndevices++;
+	log_rl(&d->rl, LOG_INFO, 0, "%s: found", d->name);
+
+	if (r < 0) {
+		d->invalid = true;
+		xb_dev_fatal(d, r, "%s", why);
+		return;
+	}
+	dev_classify(d);
+	r = store_path(why, sizeof(why), "%s/state", d->fepath);
+	if (r == 0)
+		r = store_watch(b->watcher, why, frontend_watch, d, &d->fe_watch);
+	if (r < 0) {
+		xb_dev_fatal(d, r, "watching %s", why);
+		return;
+	}
+	dev_changed(d);
+	return;
+
+err_free:
+	free(d);
+}
+
+/* ---- discovery ---- */
+
+static void scan_domain(struct xb_drv *drv, domid_t feid)
+{
+	char path[XB_DEV_PATH_MAX + 8];
+	unsigned int i, n = 0;
+	char **ents;
+	uint64_t devid;
+
+	if (store_path(path, sizeof(path), "%s/%u", drv->path, feid) < 0 ||
+	    store_directory(drv->bus->xs, XBT_NULL, path, &ents, &n) < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		if (store_parse_uint(ents[i], strlen(ents[i]), UINT32_MAX, &devid) < 0)
+			continue;
+		if (!find_device(drv, feid, (unsigned int)devid))
+			dev_try_create(drv, feid, (unsigned int)devid);
+	}
+	free(ents);
+}
+
+static void scan_driver(struct xb_drv *drv)
+{
+	unsigned int i, n = 0;
+	char **ents;
+	uint64_t id;
+
+	if (store_directory(drv->bus->xs, XBT_NULL, drv->path, &ents, &n) < 0)
+		return;
+	for (i = 0; i < n; i++)
+		if (store_parse_uint(ents[i], strlen(ents[i]), XB_DOMID_MAX, &id) == 0)
+			scan_domain(drv, (domid_t)id);
+	free(ents);
+}
+
+/* Lifecycle nodes: a change re-runs the walk, not backend_changed. */
+static bool lifecycle_node(const char *node)
+{
+	static const char *const nodes[] = {
+		"state", "online", "hotplug-status", "script", "frontend", "frontend-id", "error",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++)
+		if (strcmp(node, nodes[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Parses "<decimal>" up to '/' or the end; returns the rest or NULL. */
+static const char *path_uint(const char *p, uint64_t max, uint64_t *ret)
+{
+	size_t len = strcspn(p, "/");
+
+	if (store_parse_uint(p, len, max, ret) < 0)
+		return NULL;
+	return p + len;
+}
+
+/* Anything under /local/domain/<self>/backend/<type>. */
+static void driver_watch(const char *path, void *opaque)
+{
+	struct xb_drv *drv = opaque;
+	const char *rel = path + drv->path_len;
+	uint64_t feid, devid;
+	struct xb_device *d;
+
+	if (strncmp(path, drv->path, drv->path_len) != 0)
+		return;
+	if (*rel == '\0') {
+		scan_driver(drv);
+		return;
+	}
+	if (*rel != '/')
+		return;	/* a sibling such as backend/vbd3 seen from vbd */
+	rel = path_uint(rel + 1, XB_DOMID_MAX, &feid);
+	if (!rel)
+		return;
+	if (*rel == '\0') {
+		scan_domain(drv, (domid_t)feid);
+		return;
+	}
+	rel = path_uint(rel + 1, UINT32_MAX, &devid);
+	if (!rel)
+		return;
+	d = find_device(drv, (domid_t)feid, (unsigned int)devid);
+	if (!d) {
+		dev_try_create(drv, (domid_t)feid, (unsigned int)devid);
+		return;
+	}
+	if (*rel == '/' && !strchr(rel + 1, '/') && !lifecycle_node(rel + 1) &&
+	    d->drv->drv->backend_changed && d->probed && !d->fatal) {
+		d->drv->drv->backend_changed(d, rel + 1);
+		return;
+	}
+	dev_changed(d);
+}
+
+/* ---- the bus ---- */
+
+static const char *derive_fetype(const struct xb_driver *drv)
+{
+	if (drv->frontend_type)
+		return drv->frontend_type;
+	if (!strcmp(drv->type, "vbd") || !strcmp(drv->type, "qdisk") || !strcmp(drv->type, "vbd3"))
+		return "vbd";
+	if (!strcmp(drv->type, "vif"))
+		return "vif";
+	return NULL;
+}
+
+int xb_bus_new(struct loop *l, struct xs_handle *xs, domid_t self,
+	       const struct xb_driver *const *drivers, size_t ndrivers, struct xb_bus **ret)
+{
+	struct xb_bus *b;
+	size_t i;
+	int r;
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->drvs = calloc(ndrivers ? ndrivers : 1, sizeof(*b->drvs));
+	if (!b->drvs) {
+		r = -ENOMEM;
+		goto err;
+	}
+	b->loop = l;
+	b->xs = xs;
+	b->self = self;
+	b->ndrvs = ndrivers;
+	b->max_devices = XB_DEFAULT_MAX_DEVICES;
+	b->max_per_domain = XB_DEFAULT_MAX_PER_DOMAIN;
+	b->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000, 10);
+	for (i = 0; i < ndrivers; i++) {
+		const struct xb_driver *drv = drivers[i];
+		struct xb_drv *bd = &b->drvs[i];
+
+		r = -EINVAL;
+		if (!drv || !drv->type || strlen(drv->type) >= XB_TYPE_MAX || !drv->probe ||
+		    !drv->connect || !drv->disconnect || !(bd->fetype = derive_fetype(drv)))
+			goto err;
+		bd->drv = drv;
+		bd->bus = b;
+		r = store_path(bd->path, sizeof(bd->path), "/local/domain/%u/backend/%s", self,
+			       drv->type);
+		if (r < 0)
+			goto err;
+		bd->path_len = strlen(bd->path);
+	}
+	r = store_watcher_new(l, xs, &b->watcher);
+	if (r < 0)
+		goto err;
+	*ret = b;
+	return 0;
+err:
+	free(b->drvs);
+	free(b);
+	return r;
+}
+
+void xb_bus_set_limits(struct xb_bus *b, unsigned max_devices, unsigned max_per_domain)
+{
+	if (max_devices)
+		b->max_devices = max_devices;
+	if (max_per_domain)
+		b->max_per_domain = max_per_domain;
+}
+
+int xb_bus_start(struct xb_bus *b)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < b->ndrvs; i++) {
+		if (b->drvs[i].watch)
+			continue;
+		/* Watching a path that does not exist yet is fine in xenstore. */
+		r = store_watch(b->watcher, b->drvs[i].path, driver_watch, &b->drvs[i],
+				&b->drvs[i].watch);
+		if (r < 0)
+			return log_err_errno(r, "watching %s", b->drvs[i].path);
+		scan_driver(&b->drvs[i]);
+	}
+	return 0;
+}
+
+void xb_bus_free(struct xb_bus *b)
+{
+	size_t i;
+
+	if (!b)
+		return;
+	while (b->devices)
+		dev_gone(b->devices);
+	loop_defer_cancel(b->loop, reap_zombies, b);
+	reap_zombies(b->loop, b);
+	for (i = 0; i < b->ndrvs; i++)
+		store_unwatch(b->watcher, b->drvs[i].watch);
+	store_watcher_free(b->watcher);
+	free(b->drvs);
+	free(b);
+}
+
+unsigned xb_bus_count(const struct xb_bus *b, enum xenbus_state state)
+{
+	const struct xb_device *d;
+	unsigned int n = 0;
+
+	for (d = b->devices; d; d = d->next)
+		if (d->state == state)
+			n++;
+	return n;
+}
+
+int xb_dev_reannounce(struct xb_device *d, const char *node, const char *value)
+{
+	if (d->dead || d->state != XenbusStateConnected)
+		return -EINVAL;
+	if (!node != !value)
+		return -EINVAL;
+	return write_state(d, XenbusStateConnected, node, value);
+}
