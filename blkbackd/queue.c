@@ -744,11 +744,11 @@ int blk_queue_start(const struct blk_queue_cfg *cfg, struct blk_queue **ret)
 	return 0;
 err:
 	log_err_errno(r, "%s: cannot %s", cfg->name, step);
-	blk_queue_stop(q);
+	blk_queue_stop(q, NULL);
 	return r;
 }
 
-void blk_queue_stop(struct blk_queue *q)
+void blk_queue_stop(struct blk_queue *q, uint64_t *retire)
 {
 	unsigned i;
 
@@ -762,6 +762,9 @@ void blk_queue_stop(struct blk_queue *q)
 		}
 		pthread_join(q->thread, NULL);
 	}
+	for (i = 0; retire && i < BLK_CNT__MAX; i++)
+		if (i != BLK_CNT_INFLIGHT && i != BLK_CNT_PGNT_CACHED)
+			retire[i] += atomic_load(&q->cnt[i]);
 	if (q->bound)
 		q->ops->evtchn_unbind(q->ev, q->port);
 	if (q->ioq)

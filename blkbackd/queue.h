@@ -76,9 +76,11 @@ struct blk_queue;
 int blk_queue_start(const struct blk_queue_cfg *cfg, struct blk_queue **ret);
 /*
  * Stops the worker after its in-flight I/O has completed (and been
- * answered), then unbinds, unmaps and frees. NULL is fine.
+ * answered), then unbinds, unmaps and frees. Its final counters (not the
+ * gauges: in-flight, persistent-grants) are added to retire[] unless NULL.
+ * NULL q is fine.
  */
-void blk_queue_stop(struct blk_queue *q);
+void blk_queue_stop(struct blk_queue *q, uint64_t *retire);
 /* Adds this queue's counters into sum[] (relaxed reads). */
 void blk_queue_counters(const struct blk_queue *q, uint64_t sum[BLK_CNT__MAX]);
 /* Why the ring was declared broken (NULL while it is not). */
