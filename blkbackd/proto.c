@@ -90,12 +90,15 @@ static const struct blk_layout *layout(enum blk_abi abi)
 
 int blk_abi_parse(const char *protocol, enum blk_abi *ret)
 {
-	if (!protocol || !strcmp(protocol, XEN_IO_PROTO_ABI_NATIVE))
+	/* The explicit x86 names first: on x86_64 "x86_64-abi" is also native. */
+	if (!protocol)
 		*ret = BLK_ABI_NATIVE;
 	else if (!strcmp(protocol, XEN_IO_PROTO_ABI_X86_32))
 		*ret = BLK_ABI_X86_32;
 	else if (!strcmp(protocol, XEN_IO_PROTO_ABI_X86_64))
 		*ret = BLK_ABI_X86_64;
+	else if (!strcmp(protocol, XEN_IO_PROTO_ABI_NATIVE))
+		*ret = BLK_ABI_NATIVE;
 	else
 		return -EINVAL;
 	return 0;
