@@ -11,7 +11,11 @@
 #ifndef XENSIM_HV_H
 #define XENSIM_HV_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <xen/xen.h>
+#include <xen/grant_table.h>
+#include <xen/event_channel.h>
 
 /* Creates the domain's hypervisor state (memory of mem_mib MiB, sparse). */
 int hv_domain_create(const char *dir, domid_t domid, unsigned mem_mib);
@@ -20,5 +24,30 @@ int hv_domain_create(const char *dir, domid_t domid, unsigned mem_mib);
  * unbound, grants it mapped are released, its files are removed.
  */
 int hv_domain_destroy(const char *dir, domid_t domid);
+
+/*
+ * Fault knobs at run time: writes `spec` (same syntax as XENSIM_FAULT, e.g.
+ * "map:3,bind:1"; see docs/xensim-hv.md) to DIR/hv/fault and tells every
+ * process of the host to re-read it; each process then counts its maps and
+ * binds from zero and fails exactly the Nth. An empty spec clears the knobs.
+ */
+int hv_fault_set(const char *dir, const char *spec);
+
+/* Event-channel port states, after Xen's ECS_* (xen/include/xen/sched.h). */
+enum hv_ecs { HV_ECS_FREE = 0, HV_ECS_RESERVED, HV_ECS_UNBOUND, HV_ECS_INTERDOMAIN };
+
+struct hv_port_info {
+	enum hv_ecs state;
+	domid_t remote_dom;		/* unbound: who may bind; interdomain: peer */
+	evtchn_port_t remote_port;	/* interdomain only */
+	bool pending;
+	bool masked;
+};
+
+/* Reads port `port` of domain `domid` as Xen sees it (tests, debugging). */
+int hv_port_info(const char *dir, domid_t domid, evtchn_port_t port, struct hv_port_info *ret);
+
+/* Reads grant entry `ref` of domain `domid` as Xen sees it (tests, debugging). */
+int hv_grant_entry(const char *dir, domid_t domid, grant_ref_t ref, grant_entry_v1_t *ret);
 
 #endif

@@ -1,0 +1,984 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xensim's hypervisor state: the registry of domains and open handles, the
+ * per-domain files (memory, grant table, event-channel table), domain
+ * create/destroy, and the reclaim of handles whose process died.
+ *
+ * Runs in whatever thread calls into the seam (sim-ops.c) or the toolstack.
+ * Shared state is protected by process-shared robust mutexes and by one OFD
+ * byte lock per handle slot (see hv-priv.h for the lock order). Every
+ * failure is a negative errno; nothing here exits, aborts or blocks waiting
+ * for another process other than on a short critical section.
+ *
+ * Liveness of handles: each open handle owns slot s of the registry and holds
+ * an OFD write lock on byte s of DIR/hv/registry through its own open file
+ * description. The kernel drops that lock when the last descriptor of that
+ * description goes away, i.e. when the process exits or is SIGKILLed (or
+ * closes the handle). A sweep tries to take the byte lock of every used slot
+ * through a fresh description: success means the owner is gone, and the
+ * sweeper reclaims what the slot held (grant pins, shared grants, ports)
+ * before freeing it. Sweeps run at every handle open, before domain destroy
+ * and when a bind finds its remote port still held.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hv-priv.h"
+
+struct hv_proc hv_proc = { .hvfd = -1 };
+static pthread_mutex_t proc_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int neg_errno(void)
+{
+	return errno > 0 ? -errno : -EIO;
+}
+
+int hv_lock(pthread_mutex_t *m)
+{
+	int r = pthread_mutex_lock(m);
+
+	/* The holder died inside a short critical section: carry on. */
+	if (r == EOWNERDEAD)
+		r = pthread_mutex_consistent(m);
+	return -r;
+}
+
+void hv_unlock(pthread_mutex_t *m)
+{
+	pthread_mutex_unlock(m);
+}
+
+static int init_shared_mutex(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t a;
+	int r;
+
+	pthread_mutexattr_init(&a);
+	r = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	if (!r)
+		r = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	if (!r)
+		r = pthread_mutex_init(m, &a);
+	pthread_mutexattr_destroy(&a);
+	return -r;
+}
+
+static void *map_fd(int fd, size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void *map_file(int dirfd, const char *name, size_t size, int *ret_fd)
+{
+	int fd = openat(dirfd, name, O_RDWR | O_CLOEXEC);
+	struct stat st;
+	void *p = NULL;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) == 0 && (size_t)st.st_size >= size)
+		p = map_fd(fd, size);
+	if (ret_fd && p)
+		*ret_fd = fd;
+	else
+		close(fd);
+	return p;
+}
+
+static size_t gnttab_size(uint32_t mem_pages)
+{
+	return sizeof(struct hv_gnttab) + mem_pages;
+}
+
+/* ---- the process context ---- */
+
+/*
+ * Point this process at host directory `dir` (creating DIR/hv and its
+ * registry when `create`). Called with proc_lock held.
+ */
+static int proc_setup(const char *dir, bool create)
+{
+	struct hv_registry *reg;
+	int hvfd = -1, fd = -1, r;
+	struct stat st;
+	char path[4200];
+
+	if (hv_proc.reg && !strcmp(hv_proc.dir, dir))
+		return 0;
+	if (strlen(dir) >= sizeof(hv_proc.dir))
+		return -ENAMETOOLONG;
+	snprintf(path, sizeof(path), "%s/hv", dir);
+	if (create && mkdir(path, 0755) && errno != EEXIST)
+		return neg_errno();
+	hvfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (hvfd < 0)
+		return neg_errno();
+	if (create) {
+		if ((mkdirat(hvfd, "evt", 0755) && errno != EEXIST) ||
+		    (mkdirat(hvfd, "mt", 0755) && errno != EEXIST)) {
+			r = neg_errno();
+			goto fail;
+		}
+	}
+	fd = openat(hvfd, "registry", O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+	if (fd < 0) {
+		r = neg_errno();
+		goto fail;
+	}
+	/* flock (not OFD byte locks) serialises creation and domain create/destroy. */
+	if (flock(fd, LOCK_EX) || fstat(fd, &st)) {
+		r = neg_errno();
+		goto fail;
+	}
+	if (st.st_size == 0 && create && ftruncate(fd, sizeof(*reg))) {
+		r = neg_errno();
+		goto fail;
+	}
+	if (st.st_size != 0 && (size_t)st.st_size < sizeof(*reg)) {
+		r = -EPROTO;
+		goto fail;
+	}
+	if (st.st_size == 0 && !create) {
+		r = -ENOENT;
+		goto fail;
+	}
+	reg = map_fd(fd, sizeof(*reg));
+	if (!reg) {
+		r = neg_errno();
+		goto fail;
+	}
+	if (st.st_size == 0) {
+		r = init_shared_mutex(&reg->evt_lock);
+		if (r) {
+			munmap(reg, sizeof(*reg));
+			goto fail;
+		}
+		reg->version = HV_VERSION;
+		__atomic_store_n(&reg->magic, HV_MAGIC, __ATOMIC_RELEASE);
+	}
+	if (__atomic_load_n(&reg->magic, __ATOMIC_ACQUIRE) != HV_MAGIC ||
+	    reg->version != HV_VERSION) {
+		munmap(reg, sizeof(*reg));
+		r = -EPROTO;
+		goto fail;
+	}
+	flock(fd, LOCK_UN);
+	close(fd);
+	if (!hv_proc.doms) {
+		hv_proc.doms = calloc(DOMID_FIRST_RESERVED, sizeof(*hv_proc.doms));
+		if (!hv_proc.doms) {
+			munmap(reg, sizeof(*reg));
+			close(hvfd);
+			return -ENOMEM;
+		}
+	} else {
+		/* Another host directory: forget the old one (mappings leak, rare). */
+		for (unsigned i = 0; i < DOMID_FIRST_RESERVED; i++)
+			atomic_store(&hv_proc.doms[i], NULL);
+	}
+	for (unsigned i = 0; i < HV_MAX_SLOTS; i++) {
+		if (hv_proc.fifo_fd[i] > 0)
+			close(hv_proc.fifo_fd[i]);
+		hv_proc.fifo_fd[i] = 0;
+	}
+	if (hv_proc.hvfd >= 0)
+		close(hv_proc.hvfd);
+	hv_proc.hvfd = hvfd;
+	hv_proc.reg = reg;
+	strcpy(hv_proc.dir, dir);
+	hv_proc.fault_seq = atomic_load(&reg->fault_seq) - 1; /* read knobs at first use */
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	close(hvfd);
+	return r;
+}
+
+/*
+ * The seam's entry: find this process's domain from XENSIM_DIR and
+ * XENSIM_DOMID (re-read at every open so that a forked test child can
+ * become another domain).
+ */
+int hv_proc_init(void)
+{
+	static atomic_bool warned;
+	const char *dir = getenv("XENSIM_DIR"), *ds = getenv("XENSIM_DOMID");
+	unsigned long domid = ULONG_MAX;
+	char *end = NULL;
+	int r;
+
+	if (ds && *ds) {
+		errno = 0;
+		domid = strtoul(ds, &end, 10);
+		if (errno || *end)
+			domid = ULONG_MAX;
+	}
+	if (!dir || !*dir || domid >= DOMID_FIRST_RESERVED) {
+		if (!atomic_exchange(&warned, true))
+			fprintf(stderr, "xensim: XENSIM_DIR and XENSIM_DOMID must name the host "
+					"directory and this process's domain (run it with "
+					"`xensim exec DIR DOMID -- CMD`)\n");
+		return -ENOENT;
+	}
+	pthread_mutex_lock(&proc_lock);
+	r = proc_setup(dir, false);
+	if (!r)
+		hv_proc.domid = domid;
+	pthread_mutex_unlock(&proc_lock);
+	if (r == -ENOENT && !atomic_exchange(&warned, true))
+		fprintf(stderr, "xensim: no hypervisor state in %s/hv (is the host up?)\n", dir);
+	else if (r && !atomic_exchange(&warned, true))
+		fprintf(stderr, "xensim: cannot open %s/hv/registry: %s\n", dir, strerror(-r));
+	if (!r && atomic_load(&hv_proc.reg->doms[domid].state) != HV_DOM_LIVE) {
+		if (!atomic_exchange(&warned, true))
+			fprintf(stderr, "xensim: domain %lu does not exist in %s\n", domid, dir);
+		return -ESRCH;
+	}
+	return r;
+}
+
+/* ---- domains ---- */
+
+static struct hv_dom *dom_open(domid_t domid, uint32_t gen, uint32_t mem_pages)
+{
+	struct hv_dom *d = calloc(1, sizeof(*d));
+	char name[64];
+	int dfd;
+
+	if (!d)
+		return NULL;
+	d->domid = domid;
+	d->gen = gen;
+	d->mem_fd = -1;
+	d->gt_size = gnttab_size(mem_pages);
+	d->mem_size = (size_t)mem_pages * XEN_PAGE_SIZE;
+	snprintf(name, sizeof(name), "dom%u", domid);
+	dfd = openat(hv_proc.hvfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		goto fail;
+	d->gt = map_file(dfd, "gnttab", d->gt_size, NULL);
+	d->ev = map_file(dfd, "evtchn", sizeof(*d->ev), NULL);
+	d->mem = map_file(dfd, "mem", d->mem_size, &d->mem_fd);
+	close(dfd);
+	if (!d->gt || !d->ev || !d->mem || d->gt->magic != HV_MAGIC || d->ev->magic != HV_MAGIC)
+		goto fail;
+	return d;
+fail:
+	if (d->gt)
+		munmap(d->gt, d->gt_size);
+	if (d->ev)
+		munmap(d->ev, sizeof(*d->ev));
+	if (d->mem)
+		munmap(d->mem, d->mem_size);
+	if (d->mem_fd >= 0)
+		close(d->mem_fd);
+	free(d);
+	return NULL;
+}
+
+/* The domain's mapping, live or dying (destroy still needs it). */
+struct hv_dom *hv_dom_get_any(domid_t domid)
+{
+	struct hv_dom_rec *rec;
+	struct hv_dom *d;
+	uint32_t gen;
+
+	if (domid >= DOMID_FIRST_RESERVED || !hv_proc.reg)
+		return NULL;
+	rec = &hv_proc.reg->doms[domid];
+	if (atomic_load(&rec->state) == HV_DOM_NONE)
+		return NULL;
+	gen = atomic_load(&rec->gen);
+	d = atomic_load_explicit(&hv_proc.doms[domid], memory_order_acquire);
+	if (d && d->gen == gen)
+		return d;
+	pthread_mutex_lock(&proc_lock);
+	d = atomic_load(&hv_proc.doms[domid]);
+	if (!d || d->gen != gen) {
+		/* A replaced mapping is left mapped: another thread may still use it. */
+		d = dom_open(domid, gen, rec->mem_pages);
+		if (d && atomic_load(&rec->gen) != gen)
+			d = NULL;
+		if (d)
+			atomic_store_explicit(&hv_proc.doms[domid], d, memory_order_release);
+	}
+	pthread_mutex_unlock(&proc_lock);
+	return d;
+}
+
+struct hv_dom *hv_dom_get(domid_t domid)
+{
+	if (domid >= DOMID_FIRST_RESERVED || !hv_proc.reg ||
+	    atomic_load(&hv_proc.reg->doms[domid].state) != HV_DOM_LIVE)
+		return NULL;
+	return hv_dom_get_any(domid);
+}
+
+bool hv_dom_alive(domid_t domid, uint32_t gen)
+{
+	struct hv_dom_rec *rec = &hv_proc.reg->doms[domid];
+
+	return atomic_load(&rec->state) == HV_DOM_LIVE && atomic_load(&rec->gen) == gen;
+}
+
+int hv_lock_pair(struct hv_dom *a, struct hv_dom *b)
+{
+	int r;
+
+	if (!b || a == b)
+		return hv_lock(&a->gt->lock);
+	if (!a)
+		return hv_lock(&b->gt->lock);
+	if (a->domid > b->domid) {
+		struct hv_dom *t = a;
+
+		a = b;
+		b = t;
+	}
+	r = hv_lock(&a->gt->lock);
+	if (r)
+		return r;
+	r = hv_lock(&b->gt->lock);
+	if (r)
+		hv_unlock(&a->gt->lock);
+	return r;
+}
+
+void hv_unlock_pair(struct hv_dom *a, struct hv_dom *b)
+{
+	if (a)
+		hv_unlock(&a->gt->lock);
+	if (b && b != a)
+		hv_unlock(&b->gt->lock);
+}
+
+/* ---- grants: release paths shared by the seam, reclaim and destroy ---- */
+
+/* Under d->gt->lock: the ref is unused by everyone; give back ref and page. */
+static void gt_free_ref(struct hv_dom *d, uint32_t ref)
+{
+	struct hv_gnttab *gt = d->gt;
+	struct hv_act *act = &gt->act[ref];
+	grant_entry_v1_t *e = &gt->shared[ref];
+	uint32_t page = act->page;
+
+	hv_flags_store(e, 0);
+	e->domid = 0;
+	e->frame = 0;
+	if (page < gt->mem_pages) {
+		/* Give the memory back; a page is zero when next shared. */
+		if (fallocate(d->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			      (off_t)page * XEN_PAGE_SIZE, XEN_PAGE_SIZE))
+			memset(d->mem + (size_t)page * XEN_PAGE_SIZE, 0, XEN_PAGE_SIZE);
+		gt->page_used[page] = 0;
+	}
+	memset(act, 0, sizeof(*act));
+	if (gt->nr_shared)
+		gt->nr_shared--;
+}
+
+/*
+ * Under d->gt->lock: drop one pin, clearing GTF_writing / GTF_reading when
+ * the last writable / last pin goes, as Xen's unmap does.
+ */
+void hv_gt_unpin(struct hv_dom *d, uint32_t ref, bool write)
+{
+	struct hv_act *act;
+	grant_entry_v1_t *e;
+	uint16_t f;
+
+	if (ref >= HV_NR_GRANTS)
+		return;
+	act = &d->gt->act[ref];
+	e = &d->gt->shared[ref];
+	if (write && act->wr)
+		act->wr--;
+	else if (!write && act->rd)
+		act->rd--;
+	f = hv_flags_load(e);
+	if (!act->wr)
+		f &= ~GTF_writing;
+	if (!act->wr && !act->rd)
+		f &= ~GTF_reading;
+	hv_flags_store(e, f);
+	if (!act->wr && !act->rd && (act->flags & HV_ACT_DEFER))
+		gt_free_ref(d, ref);
+}
+
+/*
+ * Under d->gt->lock: the granter ends access. Like Linux's gntalloc, a grant
+ * still mapped by someone is not revoked under the mapper's feet: it is
+ * freed by the last unmap (drivers/xen/gntalloc.c __del_gref and
+ * gnttab_end_foreign_access's deferred list). Unlike Linux, xensim refuses new
+ * maps of such a grant (stricter).
+ */
+void hv_gt_end_access(struct hv_dom *d, uint32_t ref)
+{
+	struct hv_act *act = &d->gt->act[ref];
+
+	if (!act->owner)
+		return;
+	if (act->rd || act->wr)
+		act->flags |= HV_ACT_DEFER;
+	else
+		gt_free_ref(d, ref);
+}
+
+/* Drop every pin recorded in a maptrack window (close, reclaim, destroy). */
+void hv_mt_release(struct hv_mt *mt, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		struct hv_mt *m = &mt[i];
+		struct hv_dom *d;
+
+		if (!(m->flags & HV_MT_USED))
+			continue;
+		d = hv_dom_get_any(m->domid);
+		if (d && d->gen == m->dom_gen && !hv_lock(&d->gt->lock)) {
+			if (m->flags & HV_MT_USED)
+				hv_gt_unpin(d, m->ref, m->flags & HV_MT_WRITE);
+			hv_unlock(&d->gt->lock);
+		}
+		memset(m, 0, sizeof(*m));
+	}
+}
+
+/* ---- event channels ---- */
+
+/*
+ * Under reg->evt_lock: the upcall. Puts the port in its owner's FIFO (the
+ * stand-in for Linux's evtchn ring, drivers/xen/evtchn.c evtchn_interrupt).
+ * The FIFO is opened O_RDWR so a writer never gets SIGPIPE from a dead reader;
+ * a port is in a FIFO at most once (it stays masked until unmask), so the
+ * 64 KiB pipe never fills while its owner lives.
+ */
+void hv_evt_deliver(const struct hv_port *p, evtchn_port_t port)
+{
+	struct hv_registry *reg = hv_proc.reg;
+	unsigned s = p->owner - 1u;
+	uint32_t v = port;
+	char name[32];
+	int fd;
+
+	if (!p->owner || s >= HV_MAX_SLOTS || atomic_load(&reg->slots[s].state) != HV_SLOT_USED ||
+	    reg->slots[s].gen != p->owner_gen)
+		return;
+	fd = hv_proc.fifo_fd[s];
+	if (fd <= 0 || hv_proc.fifo_gen[s] != p->owner_gen) {
+		if (fd > 0)
+			close(fd);
+		snprintf(name, sizeof(name), "evt/%u", s);
+		fd = openat(hv_proc.hvfd, name, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		hv_proc.fifo_fd[s] = fd < 0 ? 0 : fd;
+		hv_proc.fifo_gen[s] = p->owner_gen;
+		if (fd < 0)
+			return;
+	}
+	if (write(fd, &v, sizeof(v)) != sizeof(v))
+		return;	/* owner dead and FIFO full: nobody to tell */
+}
+
+/*
+ * Under reg->evt_lock: EVTCHNOP_close as Xen does it (xen/common/event_channel.c
+ * evtchn_close): an interdomain peer goes back to ECS_UNBOUND expecting us,
+ * so the other end can bind to it again; our port becomes free.
+ */
+int hv_evt_close_port(struct hv_evtchn *ev, domid_t domid, evtchn_port_t port)
+{
+	struct hv_port *p = &ev->port[port];
+
+	if (p->state == HV_ECS_INTERDOMAIN) {
+		struct hv_dom *rd = hv_dom_get_any(p->remote_dom);
+
+		if (rd && p->remote_port < HV_NR_PORTS) {
+			struct hv_port *rp = &rd->ev->port[p->remote_port];
+
+			if (rp->state == HV_ECS_INTERDOMAIN && rp->remote_dom == domid &&
+			    rp->remote_port == port) {
+				rp->state = HV_ECS_UNBOUND;
+				rp->remote_port = 0;
+			}
+		}
+	}
+	memset(p, 0, sizeof(*p));
+	return 0;
+}
+
+/* ---- handle slots ---- */
+
+static int ofd_lock(int fd, unsigned s, short type)
+{
+	struct flock fl = {
+		.l_type = type, .l_whence = SEEK_SET, .l_start = s, .l_len = 1,
+	};
+
+	return fcntl(fd, F_OFD_SETLK, &fl) ? neg_errno() : 0;
+}
+
+int hv_slot_claim(enum hv_kind kind, int *ret_slot, int *ret_lock_fd)
+{
+	struct hv_registry *reg = hv_proc.reg;
+	int fd = openat(hv_proc.hvfd, "registry", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return neg_errno();
+	for (int pass = 0; pass < 2; pass++) {
+		for (unsigned s = 0; s < HV_MAX_SLOTS; s++) {
+			struct hv_slot *sl = &reg->slots[s];
+			uint32_t free_state = HV_SLOT_FREE;
+
+			if (atomic_load(&sl->state) != HV_SLOT_FREE || ofd_lock(fd, s, F_WRLCK))
+				continue;
+			if (!atomic_compare_exchange_strong(&sl->state, &free_state,
+							    HV_SLOT_USED)) {
+				ofd_lock(fd, s, F_UNLCK);
+				continue;
+			}
+			sl->gen++;
+			sl->kind = kind;
+			sl->domid = hv_proc.domid;
+			sl->dom_gen = atomic_load(&reg->doms[hv_proc.domid].gen);
+			sl->pid = getpid();
+			*ret_slot = s;
+			*ret_lock_fd = fd;
+			return 0;
+		}
+		hv_sweep();
+	}
+	close(fd);
+	return -EMFILE;
+}
+
+void hv_slot_release(int slot, int lock_fd)
+{
+	atomic_store(&hv_proc.reg->slots[slot].state, HV_SLOT_FREE);
+	close(lock_fd);	/* drops the OFD lock */
+}
+
+/* Drop the pins recorded in gnttab slot s's maptrack file. */
+static void release_mt_file(unsigned s)
+{
+	char name[32];
+	struct hv_mt *mt;
+
+	snprintf(name, sizeof(name), "mt/%u", s);
+	mt = map_file(hv_proc.hvfd, name, HV_MAX_MAPS * sizeof(*mt), NULL);
+	if (mt) {
+		hv_mt_release(mt, HV_MAX_MAPS);
+		munmap(mt, HV_MAX_MAPS * sizeof(*mt));
+	}
+}
+
+static void reclaim_gnttab(unsigned s)
+{
+	char name[32];
+
+	release_mt_file(s);
+	snprintf(name, sizeof(name), "mt/%u", s);
+	unlinkat(hv_proc.hvfd, name, 0);
+}
+
+static void reclaim_gntshr(const struct hv_slot *sl, unsigned s)
+{
+	struct hv_dom *d = hv_dom_get_any(sl->domid);
+
+	if (!d || d->gen != sl->dom_gen || hv_lock(&d->gt->lock))
+		return;
+	for (uint32_t ref = 0; ref < HV_NR_GRANTS; ref++) {
+		const struct hv_act *act = &d->gt->act[ref];
+
+		if (act->owner == s + 1 && act->owner_gen == sl->gen && !(act->flags & HV_ACT_DEFER))
+			hv_gt_end_access(d, ref);
+	}
+	hv_unlock(&d->gt->lock);
+}
+
+static void reclaim_evtchn(const struct hv_slot *sl, unsigned s)
+{
+	struct hv_dom *d = hv_dom_get_any(sl->domid);
+	char name[32];
+
+	if (d && d->gen == sl->dom_gen && !hv_lock(&hv_proc.reg->evt_lock)) {
+		for (evtchn_port_t p = 1; p < HV_NR_PORTS; p++) {
+			const struct hv_port *hp = &d->ev->port[p];
+
+			if (hp->owner == s + 1 && hp->owner_gen == sl->gen)
+				hv_evt_close_port(d->ev, d->domid, p);
+		}
+		hv_unlock(&hv_proc.reg->evt_lock);
+	}
+	snprintf(name, sizeof(name), "evt/%u", s);
+	unlinkat(hv_proc.hvfd, name, 0);
+}
+
+/* Release what slot s holds; the caller owns the slot's lock. */
+static void reclaim_slot(unsigned s)
+{
+	const struct hv_slot *sl = &hv_proc.reg->slots[s];
+
+	switch (sl->kind) {
+	case HV_KIND_GNTTAB:
+		reclaim_gnttab(s);
+		break;
+	case HV_KIND_GNTSHR:
+		reclaim_gntshr(sl, s);
+		break;
+	case HV_KIND_EVTCHN:
+		reclaim_evtchn(sl, s);
+		break;
+	}
+}
+
+void hv_sweep(void)
+{
+	struct hv_registry *reg = hv_proc.reg;
+	int fd;
+
+	if (!reg)
+		return;
+	fd = openat(hv_proc.hvfd, "registry", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (unsigned s = 0; s < HV_MAX_SLOTS; s++) {
+		struct hv_slot *sl = &reg->slots[s];
+
+		if (atomic_load(&sl->state) != HV_SLOT_USED || ofd_lock(fd, s, F_WRLCK))
+			continue;
+		/* We hold the byte lock of a used slot: its owner is gone. */
+		if (atomic_load(&sl->state) == HV_SLOT_USED) {
+			reclaim_slot(s);
+			atomic_store(&sl->state, HV_SLOT_FREE);
+		}
+		ofd_lock(fd, s, F_UNLCK);
+	}
+	close(fd);
+}
+
+/* ---- fault knobs ---- */
+
+static void fault_parse(const char *spec)
+{
+	char buf[256], *save = NULL, *tok;
+
+	if (!spec)
+		return;
+	snprintf(buf, sizeof(buf), "%s", spec);
+	for (tok = strtok_r(buf, ", \t\n", &save); tok; tok = strtok_r(NULL, ", \t\n", &save)) {
+		char *colon = strchr(tok, ':'), *end;
+		unsigned long n;
+
+		if (!colon)
+			continue;
+		*colon = '\0';
+		n = strtoul(colon + 1, &end, 10);
+		if (*end || n > UINT32_MAX)
+			continue;
+		if (!strcmp(tok, "map"))
+			atomic_store(&hv_proc.fault_map_at, n);
+		else if (!strcmp(tok, "bind"))
+			atomic_store(&hv_proc.fault_bind_at, n);
+	}
+}
+
+static void fault_reload(uint32_t seq)
+{
+	char buf[256];
+	ssize_t n = -1;
+	int fd;
+
+	pthread_mutex_lock(&proc_lock);
+	if (hv_proc.fault_seq != seq) {
+		atomic_store(&hv_proc.fault_map_at, 0);
+		atomic_store(&hv_proc.fault_bind_at, 0);
+		atomic_store(&hv_proc.nr_maps, 0);
+		atomic_store(&hv_proc.nr_binds, 0);
+		fault_parse(getenv("XENSIM_FAULT"));
+		fd = openat(hv_proc.hvfd, "fault", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+		}
+		if (n > 0) {
+			buf[n] = '\0';
+			fault_parse(buf);
+		}
+		hv_proc.fault_seq = seq;
+	}
+	pthread_mutex_unlock(&proc_lock);
+}
+
+/* Count one map (or bind) of this process; -EINVAL when it is the one to fail. */
+int hv_fault_hit(bool map)
+{
+	uint32_t seq = atomic_load(&hv_proc.reg->fault_seq), at, n;
+
+	if (seq != hv_proc.fault_seq)
+		fault_reload(seq);
+	at = atomic_load(map ? &hv_proc.fault_map_at : &hv_proc.fault_bind_at);
+	n = atomic_fetch_add(map ? &hv_proc.nr_maps : &hv_proc.nr_binds, 1) + 1;
+	return at && n == at ? -EINVAL : 0;
+}
+
+/* ---- the toolstack's contract (hv.h) ---- */
+
+static int open_dir(const char *dir, bool create)
+{
+	int r;
+
+	pthread_mutex_lock(&proc_lock);
+	r = proc_setup(dir, create);
+	pthread_mutex_unlock(&proc_lock);
+	return r;
+}
+
+/*
+ * Domain create/destroy, serialised by flock on the registry: opens `dir`,
+ * takes the lock and checks the domain is in `state` (else `err`). Returns
+ * the locked fd (close it to unlock) or -errno.
+ */
+static int registry_begin(const char *dir, bool create, domid_t domid, enum hv_dom_state state,
+			  int err)
+{
+	int fd, r = open_dir(dir, create);
+
+	if (r)
+		return r;
+	fd = openat(hv_proc.hvfd, "registry", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return neg_errno();
+	if (flock(fd, LOCK_EX)) {
+		r = neg_errno();
+		close(fd);
+		return r;
+	}
+	if (atomic_load(&hv_proc.reg->doms[domid].state) != state) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int create_file(int dfd, const char *name, size_t size, void **ret_map)
+{
+	int fd = openat(dfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int r = 0;
+
+	if (fd < 0)
+		return neg_errno();
+	if (ftruncate(fd, size))
+		r = neg_errno();
+	if (!r && ret_map) {
+		*ret_map = map_fd(fd, size);
+		if (!*ret_map)
+			r = neg_errno();
+	}
+	close(fd);
+	return r;
+}
+
+static int create_dom_files(domid_t domid, uint32_t mem_pages)
+{
+	struct hv_gnttab *gt = NULL;
+	struct hv_evtchn *ev = NULL;
+	char name[32];
+	int dfd, r;
+
+	snprintf(name, sizeof(name), "dom%u", domid);
+	if (mkdirat(hv_proc.hvfd, name, 0755) && errno != EEXIST)
+		return neg_errno();
+	dfd = openat(hv_proc.hvfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return neg_errno();
+	r = create_file(dfd, "mem", (size_t)mem_pages * XEN_PAGE_SIZE, NULL);
+	if (!r)
+		r = create_file(dfd, "gnttab", gnttab_size(mem_pages), (void **)&gt);
+	if (!r)
+		r = create_file(dfd, "evtchn", sizeof(*ev), (void **)&ev);
+	if (!r)
+		r = init_shared_mutex(&gt->lock);
+	if (!r) {
+		gt->nr_grants = HV_NR_GRANTS;
+		gt->mem_pages = mem_pages;
+		gt->ref_cursor = GNTTAB_NR_RESERVED_ENTRIES;
+		gt->magic = HV_MAGIC;
+		ev->nr_ports = HV_NR_PORTS;
+		ev->port[0].state = HV_ECS_RESERVED;
+		ev->magic = HV_MAGIC;
+	}
+	if (gt)
+		munmap(gt, gnttab_size(mem_pages));
+	if (ev)
+		munmap(ev, sizeof(*ev));
+	close(dfd);
+	return r;
+}
+
+int hv_domain_create(const char *dir, domid_t domid, unsigned mem_mib)
+{
+	struct hv_dom_rec *rec;
+	int r, lfd;
+
+	if (domid >= DOMID_FIRST_RESERVED || !mem_mib || mem_mib > HV_MAX_MEM_MIB)
+		return -EINVAL;
+	lfd = registry_begin(dir, true, domid, HV_DOM_NONE, -EEXIST);
+	if (lfd < 0)
+		return lfd;
+	rec = &hv_proc.reg->doms[domid];
+	r = create_dom_files(domid, mem_mib * (1024u * 1024u / XEN_PAGE_SIZE));
+	if (!r) {
+		rec->mem_pages = mem_mib * (1024u * 1024u / XEN_PAGE_SIZE);
+		atomic_fetch_add(&rec->gen, 1);
+		atomic_store(&rec->state, HV_DOM_LIVE);
+	}
+	close(lfd);
+	return r;
+}
+
+/* Destroy, step 1: every port of the domain closed (peers back to unbound). */
+static void destroy_ports(struct hv_dom *d)
+{
+	if (hv_lock(&hv_proc.reg->evt_lock))
+		return;
+	for (evtchn_port_t p = 1; p < HV_NR_PORTS; p++)
+		hv_evt_close_port(d->ev, d->domid, p);
+	hv_unlock(&hv_proc.reg->evt_lock);
+}
+
+/*
+ * Destroy, step 2: grants the domain's live handles still map are released
+ * (Xen's gnttab_release_mappings). Handles of dead processes were reclaimed
+ * by the sweep already; live ones get -ESRCH from now on.
+ */
+static void destroy_mappings(domid_t domid, uint32_t gen)
+{
+	struct hv_registry *reg = hv_proc.reg;
+
+	for (unsigned s = 0; s < HV_MAX_SLOTS; s++) {
+		const struct hv_slot *sl = &reg->slots[s];
+
+		if (atomic_load(&sl->state) == HV_SLOT_USED && sl->kind == HV_KIND_GNTTAB &&
+		    sl->domid == domid && sl->dom_gen == gen)
+			release_mt_file(s);
+	}
+}
+
+int hv_domain_destroy(const char *dir, domid_t domid)
+{
+	struct hv_dom_rec *rec;
+	struct hv_dom *d;
+	uint32_t gen;
+	char name[32];
+	int lfd, dfd;
+
+	if (domid >= DOMID_FIRST_RESERVED)
+		return -EINVAL;
+	lfd = registry_begin(dir, false, domid, HV_DOM_LIVE, -ESRCH);
+	if (lfd < 0)
+		return lfd;
+	rec = &hv_proc.reg->doms[domid];
+	gen = atomic_load(&rec->gen);
+	atomic_store(&rec->state, HV_DOM_DYING);
+	hv_sweep();
+	d = hv_dom_get_any(domid);
+	if (d) {
+		destroy_ports(d);
+		destroy_mappings(domid, gen);
+	}
+	atomic_fetch_add(&rec->gen, 1);
+	atomic_store(&rec->state, HV_DOM_NONE);
+	snprintf(name, sizeof(name), "dom%u", domid);
+	dfd = openat(hv_proc.hvfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		unlinkat(dfd, "mem", 0);
+		unlinkat(dfd, "gnttab", 0);
+		unlinkat(dfd, "evtchn", 0);
+		close(dfd);
+	}
+	unlinkat(hv_proc.hvfd, name, AT_REMOVEDIR);
+	close(lfd);
+	return 0;
+}
+
+int hv_fault_set(const char *dir, const char *spec)
+{
+	size_t len = strlen(spec);
+	int r, fd;
+
+	r = open_dir(dir, false);
+	if (r)
+		return r;
+	fd = openat(hv_proc.hvfd, "fault.new", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return neg_errno();
+	if (write(fd, spec, len) != (ssize_t)len) {
+		r = -EIO;
+		close(fd);
+		return r;
+	}
+	close(fd);
+	if (renameat(hv_proc.hvfd, "fault.new", hv_proc.hvfd, "fault"))
+		return neg_errno();
+	atomic_fetch_add(&hv_proc.reg->fault_seq, 1);
+	return 0;
+}
+
+/* For the debugging readers: domain `domid` of host `dir`, mapped here. */
+static struct hv_dom *debug_dom(const char *dir, domid_t domid, int *ret)
+{
+	struct hv_dom *d;
+
+	*ret = open_dir(dir, false);
+	if (*ret)
+		return NULL;
+	d = hv_dom_get(domid);
+	if (!d)
+		*ret = -ESRCH;
+	return d;
+}
+
+int hv_grant_entry(const char *dir, domid_t domid, grant_ref_t ref, grant_entry_v1_t *ret)
+{
+	struct hv_dom *d;
+	int r;
+
+	if (ref >= HV_NR_GRANTS)
+		return -EINVAL;
+	d = debug_dom(dir, domid, &r);
+	if (!d || (r = hv_lock(&d->gt->lock)))
+		return r;
+	*ret = d->gt->shared[ref];
+	hv_unlock(&d->gt->lock);
+	return 0;
+}
+
+int hv_port_info(const char *dir, domid_t domid, evtchn_port_t port, struct hv_port_info *ret)
+{
+	const struct hv_port *p;
+	struct hv_dom *d;
+	int r;
+
+	if (port >= HV_NR_PORTS)
+		return -EINVAL;
+	d = debug_dom(dir, domid, &r);
+	if (!d || (r = hv_lock(&hv_proc.reg->evt_lock)))
+		return r;
+	p = &d->ev->port[port];
+	*ret = (struct hv_port_info){
+		.state = p->state, .remote_dom = p->remote_dom, .remote_port = p->remote_port,
+		.pending = p->pending, .masked = p->masked,
+	};
+	hv_unlock(&hv_proc.reg->evt_lock);
+	return 0;
+}
