@@ -54,6 +54,7 @@
 /*
  * Grants one domain may have shared through gntshr at once: gntalloc's
  * `limit` module parameter, 1024 by default (drivers/xen/gntalloc.c).
+ * XENSIM_GNTALLOC_LIMIT plays the module parameter (up to the table size).
  */
 #define HV_GNTALLOC_LIMIT 1024u
 /* Largest guest memory accepted by hv_domain_create. */
@@ -171,6 +172,7 @@ struct hv_proc {
 	int fifo_fd[HV_MAX_SLOTS];
 	uint32_t fifo_gen[HV_MAX_SLOTS];
 	/* fault knobs (see docs/xensim-hv.md) */
+	uint32_t gntalloc_limit;
 	uint32_t fault_seq;
 	_Atomic uint32_t fault_map_at, fault_bind_at;
 	_Atomic uint32_t nr_maps, nr_binds;

@@ -206,6 +206,20 @@ fail:
 	return r;
 }
 
+/* An unsigned environment variable in [0, max], else `def`. */
+static unsigned long env_uint(const char *name, unsigned long def, unsigned long max)
+{
+	const char *s = getenv(name);
+	unsigned long v;
+	char *end;
+
+	if (!s || !*s)
+		return def;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	return errno || *end || v > max ? def : v;
+}
+
 /*
  * The seam's entry: find this process's domain from XENSIM_DIR and
  * XENSIM_DOMID (re-read at every open so that a forked test child can
@@ -214,17 +228,10 @@ fail:
 int hv_proc_init(void)
 {
 	static atomic_bool warned;
-	const char *dir = getenv("XENSIM_DIR"), *ds = getenv("XENSIM_DOMID");
-	unsigned long domid = ULONG_MAX;
-	char *end = NULL;
+	const char *dir = getenv("XENSIM_DIR");
+	unsigned long domid = env_uint("XENSIM_DOMID", ULONG_MAX, DOMID_FIRST_RESERVED - 1);
 	int r;
 
-	if (ds && *ds) {
-		errno = 0;
-		domid = strtoul(ds, &end, 10);
-		if (errno || *end)
-			domid = ULONG_MAX;
-	}
 	if (!dir || !*dir || domid >= DOMID_FIRST_RESERVED) {
 		if (!atomic_exchange(&warned, true))
 			fprintf(stderr, "xensim: XENSIM_DIR and XENSIM_DOMID must name the host "
@@ -234,8 +241,11 @@ int hv_proc_init(void)
 	}
 	pthread_mutex_lock(&proc_lock);
 	r = proc_setup(dir, false);
-	if (!r)
+	if (!r) {
 		hv_proc.domid = domid;
+		hv_proc.gntalloc_limit = env_uint("XENSIM_GNTALLOC_LIMIT", HV_GNTALLOC_LIMIT,
+						  HV_NR_GRANTS);
+	}
 	pthread_mutex_unlock(&proc_lock);
 	if (r == -ENOENT && !atomic_exchange(&warned, true))
 		fprintf(stderr, "xensim: no hypervisor state in %s/hv (is the host up?)\n", dir);

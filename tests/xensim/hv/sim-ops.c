@@ -509,7 +509,7 @@ static int grant_pages(struct xen_gntshr *s, struct hv_dom *d, domid_t domid, ui
 	r = hv_lock(&gt->lock);
 	if (r)
 		return r;
-	if (gt->nr_shared + count > HV_GNTALLOC_LIMIT) {
+	if (gt->nr_shared + count > hv_proc.gntalloc_limit) {
 		hv_unlock(&gt->lock);
 		return -ENOSPC;
 	}
@@ -545,8 +545,10 @@ static int sim_gntshr_share(struct xen_gntshr *s, domid_t domid, uint32_t count,
 	uint8_t *addr;
 	int r;
 
-	if (!count || count > HV_GNTALLOC_LIMIT || !ret_refs || !ret_addr)
+	if (!count || !ret_refs || !ret_addr)
 		return -EINVAL;
+	if (count > hv_proc.gntalloc_limit)
+		return -ENOSPC;
 	if (!handle_alive(&s->h) || !(d = hv_dom_get(s->h.domid)))
 		return -ESRCH;
 	rec = malloc(sizeof(*rec) + count * sizeof(rec->refs[0]));

@@ -326,6 +326,61 @@ static void share_limits(void)
 	CHECK(X->gntshr_unshare(s, fp, 1024) == 0);
 	CHECK(X->gntshr_share(s, 1, 1, 1, &more, &p) == 0);
 	X->gntshr_close(s);
+	/* XENSIM_GNTALLOC_LIMIT plays gntalloc's `limit` parameter */
+	setenv("XENSIM_GNTALLOC_LIMIT", "1030", 1);
+	s = NULL;
+	REQUIRE(share(&s, 2, 1, 1024, 1, refs));
+	CHECK(X->gntshr_share(s, 1, 6, 1, refs, &p) == 0);
+	CHECK(X->gntshr_share(s, 1, 1, 1, &more, &p) == -ENOSPC);
+	X->gntshr_close(s);
+	/* the domain's memory (8 MiB here) runs out before a raised limit */
+	setenv("XENSIM_GNTALLOC_LIMIT", "4096", 1);
+	s = NULL;
+	REQUIRE(share(&s, 2, 1, 1024, 1, refs));
+	REQUIRE(X->gntshr_share(s, 1, 1024, 1, refs, &p) == 0);
+	CHECK(X->gntshr_share(s, 1, 1, 1, &more, &p) == -ENOMEM);
+	X->gntshr_close(s);
+	unsetenv("XENSIM_GNTALLOC_LIMIT");
+}
+
+/* Two mapper processes pin and unpin the same grants at once: counts stay exact. */
+static void map_concurrent_pins(void)
+{
+	struct xen_gntshr *s = NULL;
+	grant_ref_t refs[4];
+	pid_t pids[2];
+	int status;
+	uint8_t *fp;
+
+	REQUIRE((fp = share(&s, 2, 1, 4, 1, refs)));
+	for (int i = 0; i < 4; i++)
+		fp[i * 4096] = (uint8_t)(0x10 + i);
+	for (int c = 0; c < 2; c++) {
+		pids[c] = fork();
+		REQUIRE(pids[c] >= 0);
+		if (pids[c] == 0) {
+			struct xen_gnttab *g = gnttab_as(1);
+			uint8_t *p;
+
+			for (int n = 0; g && n < 2000; n++) {
+				if (X->gnttab_map(g, 4, 2, refs, (n + c) & 1, (void **)&p))
+					_exit(2);
+				for (int i = 0; i < 4; i++)
+					if (p[i * 4096] != 0x10 + i)
+						_exit(3);
+				if (X->gnttab_unmap(g, p, 4))
+					_exit(4);
+			}
+			_exit(g ? 0 : 5);
+		}
+	}
+	for (int c = 0; c < 2; c++) {
+		REQUIRE(waitpid(pids[c], &status, 0) == pids[c]);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	for (int i = 0; i < 4; i++)
+		CHECK(entry_flags(2, refs[i]) == GTF_permit_access);
+	X->gntshr_close(s);
 }
 
 /* ---- grant copy ---- */
@@ -455,6 +510,47 @@ static void evtchn_cross_process(void)
 	CHECK(X->evtchn_pending(b) == bport);
 	CHECK(X->evtchn_unmask(b, bport) == 0);
 	CHECK(X->evtchn_notify(b, bport) == 0);
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	X->evtchn_close(b);
+}
+
+/* Round trips between two processes: no notification is ever lost. */
+static void evtchn_ping_pong(void)
+{
+	int to_b[2], to_f[2], status = 0, fport, bport, n;
+	struct xen_evtchn *b;
+	pid_t pid;
+
+	REQUIRE(pipe(to_b) == 0 && pipe(to_f) == 0);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		struct xen_evtchn *f = evtchn_as(2);
+		char c;
+
+		if (!f || (fport = X->evtchn_bind_unbound(f, 1)) <= 0)
+			_exit(2);
+		if (!pipe_write(to_b[1], &fport, sizeof(fport)) || !pipe_read(to_f[0], &c, 1))
+			_exit(3);
+		for (n = 0; n < 2000; n++) {
+			if (X->evtchn_notify(f, fport) || !wait_readable(X->evtchn_fd(f)) ||
+			    X->evtchn_pending(f) != fport || X->evtchn_unmask(f, fport))
+				_exit(4);
+		}
+		_exit(0);
+	}
+	REQUIRE(pipe_read(to_b[0], &fport, sizeof(fport)));
+	REQUIRE((b = evtchn_as(1)));
+	REQUIRE((bport = X->evtchn_bind_interdomain(b, 2, fport)) > 0);
+	CHECK(X->evtchn_pending(b) == bport && X->evtchn_unmask(b, bport) == 0);
+	CHECK(pipe_write(to_f[1], "g", 1));
+	for (n = 0; n < 2000; n++) {
+		if (!wait_readable(X->evtchn_fd(b)) || X->evtchn_pending(b) != bport ||
+		    X->evtchn_unmask(b, bport) || X->evtchn_notify(b, bport))
+			break;
+	}
+	CHECK(n == 2000);
 	REQUIRE(waitpid(pid, &status, 0) == pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	X->evtchn_close(b);
@@ -722,7 +818,7 @@ static void setup_host(void)
 		_exit(1);
 	}
 	for (domid_t d = 0; d < 4; d++) {
-		int r = hv_domain_create(dir, d, 4);
+		int r = hv_domain_create(dir, d, 8);
 
 		if (r) {
 			printf("# hv_domain_create(%u): %s\n", d, strerror(-r));
@@ -770,10 +866,12 @@ int main(void)
 		{ "/hv/map/read-after-unmap-faults", map_fault_after_unmap },
 		{ "/hv/map/data-both-ways", map_data_both_ways },
 		{ "/hv/map/max-grants", map_max_grants },
+		{ "/hv/map/concurrent-pins", map_concurrent_pins },
 		{ "/hv/grant/in-use-blocks-end-access", grant_in_use_blocks_end },
 		{ "/hv/share/limits", share_limits },
 		{ "/hv/copy/statuses", copy_statuses },
 		{ "/hv/evtchn/cross-process", evtchn_cross_process },
+		{ "/hv/evtchn/ping-pong", evtchn_ping_pong },
 		{ "/hv/evtchn/coalesce-while-masked", evtchn_coalesce },
 		{ "/hv/evtchn/bad-binds", evtchn_bad_binds },
 		{ "/hv/evtchn/rebind-after-unbind", evtchn_rebind_after_unbind },
