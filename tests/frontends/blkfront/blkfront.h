@@ -32,12 +32,15 @@ struct xs_handle;
 #define BF_MAX_RING_ORDER 4
 #define BF_MAX_RING_PAGES (1u << BF_MAX_RING_ORDER)
 #define BF_MAX_QUEUES 16
+/* Pages a domain may share at once: gntalloc's default `limit` (drivers/xen/gntalloc.c). */
+#define BF_GRANT_LIMIT 1024u
 /* Segments in one indirect request: one indirect page holds 512 (blkif.h). */
 #define BF_SEGS_PER_INDIRECT_PAGE (XEN_PAGE_SIZE / sizeof(struct blkif_request_segment))
 #define BF_MAX_INDIRECT_SEGS 256
 #define BF_SECTOR 512u
 #define BF_SECTORS_PER_PAGE (XEN_PAGE_SIZE / BF_SECTOR)
 #define BF_MAX_BS (1u << 20)
+#define BF_SBUF_PAGES 8
 #define BF_MAX_PAGES_PER_IO (BF_MAX_BS / XEN_PAGE_SIZE)
 
 enum bf_abi_kind { BF_ABI_NATIVE, BF_ABI_X86_32, BF_ABI_X86_64 };
@@ -136,6 +139,9 @@ struct bf_queue {
 	struct bf_ring ring;
 	struct bf_counters cnt;
 	bool up;
+	/* The checks' buffer (checks.c): granted once per connection, like the pools. */
+	uint8_t *sbuf;
+	grant_ref_t sbuf_refs[BF_SBUF_PAGES];
 };
 
 struct bf_opts {

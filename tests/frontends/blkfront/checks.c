@@ -104,22 +104,22 @@ int bf_sbuf_open(struct bf_queue *q, struct bf_sbuf *b)
 	int r;
 
 	b->q = q;
-	r = q->dev->ops->gntshr_share(q->gntshr, q->dev->backend_id, BF_SBUF_PAGES, 1, b->refs,
-				      &mem);
-	if (r < 0)
-		return r;
-	b->mem = mem;
-	q->cnt.gnt_share++;
-	q->cnt.gnt_pages += BF_SBUF_PAGES;
+	b->refs = q->sbuf_refs;
+	if (!q->sbuf) {
+		r = q->dev->ops->gntshr_share(q->gntshr, q->dev->backend_id, BF_SBUF_PAGES, 1,
+					      q->sbuf_refs, &mem);
+		if (r < 0)
+			return r;
+		q->sbuf = mem;
+		q->cnt.gnt_share++;
+		q->cnt.gnt_pages += BF_SBUF_PAGES;
+	}
+	b->mem = q->sbuf;
 	return 0;
 }
 
 void bf_sbuf_close(struct bf_sbuf *b)
 {
-	if (!b->mem)
-		return;
-	b->q->dev->ops->gntshr_unshare(b->q->gntshr, b->mem, BF_SBUF_PAGES);
-	b->q->cnt.gnt_unshare++;
 	b->mem = NULL;
 }
 

@@ -9,14 +9,13 @@
 
 #include "blkfront.h"
 
-#define BF_SBUF_PAGES 8
-
 struct bf_sbuf {
 	struct bf_queue *q;
 	uint8_t *mem;
-	grant_ref_t refs[BF_SBUF_PAGES];
+	grant_ref_t *refs;
 };
 
+/* The queue's check buffer, granted on first use and kept until the queue goes. */
 int bf_sbuf_open(struct bf_queue *q, struct bf_sbuf *b);
 void bf_sbuf_close(struct bf_sbuf *b);
 /* A fresh request id for synchronous use (never collides with the load's). */

@@ -319,7 +319,8 @@ static void h_storm(struct ctx *c)
 		while ((r = bf_ring_get_rsp(ring, &rsp)) > 0) {
 			answered++;
 			c->q->cnt.responses++;
-			bad += rsp.status != BLKIF_RSP_OKAY || rsp.id != (1ull << 62 | (answered - 1));
+			bad += rsp.status != BLKIF_RSP_OKAY || rsp.id >> 62 != 1 ||
+			       (rsp.id & ((1ull << 62) - 1)) >= sent;
 		}
 		if (r < 0)
 			break;
@@ -339,7 +340,7 @@ static void h_storm(struct ctx *c)
 		return;
 	}
 	if (bad) {
-		set_answer(c, "error", "%llu of %u responses failed or out of order",
+		set_answer(c, "error", "%llu of %u responses failed or named no request",
 			   (unsigned long long)bad, STORM_REQUESTS);
 		return;
 	}
@@ -370,23 +371,76 @@ static bool zero(struct ctx *c, unsigned page, unsigned npages)
 }
 
 /*
+ * One round of the double-fetch probe: posts img[0] and keeps rewriting the
+ * slot with the three images until rsp_prod moves. The response lands in
+ * the same slot, so a rewrite may clobber it: then 1 is returned, 0 when
+ * the response came back intact (in *ret), <0 on failure.
+ */
+static int df_round(struct ctx *c, uint8_t img[3][128], uint64_t id, struct bf_rsp *ret)
+{
+	struct bf_ring *ring = &c->q->ring;
+	size_t n = ring->abi->slot_size;
+	uint64_t deadline = bf_now_ns() + (uint64_t)c->d->o.timeout_s * 1000000000u;
+	uint8_t *slot = bf_ring_slot(ring, ring->req_prod_pvt);
+	int r;
+
+	memcpy(slot, img[0], n);
+	ring->req_prod_pvt++;
+	c->q->cnt.requests++;
+	bf_q_kick(c->q);
+	for (unsigned i = 1; !bf_ring_has_rsp(ring) && bf_now_ns() < deadline; i++)
+		memcpy(slot, img[i % 3], n);
+	for (;;) {
+		r = bf_ring_get_rsp(ring, ret);
+		if (r < 0)
+			return r;
+		if (r > 0)
+			break;
+		if (bf_ring_final_check(ring))
+			continue;
+		if (bf_now_ns() >= deadline)
+			return -ETIMEDOUT;
+		r = bf_q_poll(c->q, 100);
+		if (r < 0)
+			return r;
+	}
+	c->q->cnt.responses++;
+	return ret->id == id ? 0 : 1;
+}
+
+/* Which of the two reads a round's data shows; -1 when the pages mix them. */
+static int df_data(struct ctx *c)
+{
+	bool a = stamped(c, 0, 1, 0, 0x11), b = stamped(c, 1, 2, 65536, 0x22);
+	bool za = zero(c, 0, 1), zb = zero(c, 1, 2);
+
+	if (a && zb)
+		return 1;
+	if (b && za)
+		return 2;
+	if (za && zb)
+		return 0;
+	return -1;
+}
+
+/*
  * Double-fetch probe (XSA-155): a valid READ of 4 KiB at byte 0 into page 0
  * is posted, then the slot is rewritten again and again, alternating with a
  * valid READ of 8 KiB at 64 KiB into pages 1-2 and with garbage, until the
- * answer comes. A backend that copied the request once did exactly one of
- * the two reads (or refused the garbage); anything else mixed two fetches.
+ * answer comes; 32 rounds. A backend that copied each request once did
+ * exactly one of the two reads, or none; anything else mixed two fetches.
+ * The verdict rests on the data: the response shares the slot being
+ * rewritten, so the probe may overwrite it (a hostile guest may, too).
  */
 static void h_double_fetch(struct ctx *c)
 {
-	struct bf_ring *ring = &c->q->ring;
 	uint8_t img[3][128];
 	struct bf_seg sa, sb[2], sc[BLKIF_MAX_SEGMENTS_PER_REQUEST];
-	uint64_t id = bf_sync_id(), deadline;
 	struct bf_rsp rsp;
-	uint8_t *slot;
-	bool a, b;
+	unsigned seen[3] = { 0 }, lost = 0, errs = 0;
+	uint64_t id;
 	int16_t st;
-	int r;
+	int r = 0, what;
 
 	bf_stamp(c->b.mem, XEN_PAGE_SIZE, 0, 0x11, 0);
 	r = bf_sync_rw(&c->b, BLKIF_OP_WRITE, 0, 8, &st);
@@ -398,37 +452,34 @@ static void h_double_fetch(struct ctx *c)
 		set_answer(c, "setup-failed", "cannot write the two patterns (%d/%d)", r, st);
 		return;
 	}
-	memset(c->b.mem, 0, 3 * XEN_PAGE_SIZE);
 	sa = (struct bf_seg){ .gref = c->b.refs[0], .last = 7 };
 	sb[0] = (struct bf_seg){ .gref = c->b.refs[1], .last = 7 };
 	sb[1] = (struct bf_seg){ .gref = c->b.refs[2], .last = 7 };
 	for (unsigned i = 0; i < BLKIF_MAX_SEGMENTS_PER_REQUEST; i++)
 		sc[i] = (struct bf_seg){ .gref = BAD_GREF, .first = 9, .last = 3 };
-	image(c, img[0], BLKIF_OP_READ, 1, id, 0, &sa, 1);
-	image(c, img[1], BLKIF_OP_READ, 2, id, 128, sb, 2);
-	image(c, img[2], 0xee, 200, id, UINT64_MAX - 3, sc, BLKIF_MAX_SEGMENTS_PER_REQUEST);
-	slot = bf_ring_put_rw(ring, BLKIF_OP_READ, 1, (uint16_t)c->d->devid, id, 0, &sa, 1);
-	c->q->cnt.requests++;
-	bf_q_kick(c->q);
-	deadline = bf_now_ns() + (uint64_t)c->d->o.timeout_s * 1000000000u;
-	for (unsigned i = 1; !bf_ring_has_rsp(ring) && bf_now_ns() < deadline; i++)
-		for (unsigned k = 0; k < 64; k++)
-			memcpy(slot, img[(i + k) % 3], ring->abi->slot_size);
-	r = bf_q_wait_rsp(c->q, id, &rsp, 1000);
-	answer(c, r == 0 ? -ETIMEDOUT : r, r > 0 ? rsp.status : 0);
-	if (r <= 0)
-		return;
-	a = stamped(c, 0, 1, 0, 0x11);
-	b = stamped(c, 1, 2, 65536, 0x22);
-	if ((a && !zero(c, 1, 2) && !b) || (b && !zero(c, 0, 1) && !a) || (a && b) ||
-	    (!a && !zero(c, 0, 1)) || (!b && !zero(c, 1, 2)) ||
-	    (rsp.status == BLKIF_RSP_OKAY && !a && !b))
-		set_answer(c, "inconsistent", "status %d, page 0 %s, pages 1-2 %s", rsp.status,
-			   a ? "read A" : zero(c, 0, 1) ? "untouched" : "mixed",
-			   b ? "read B" : zero(c, 1, 2) ? "untouched" : "mixed");
-	else
-		set_answer(c, c->res->answer, "status %d, backend acted on %s", rsp.status,
-			   a ? "the first image" : b ? "the second image" : "no data");
+	for (unsigned round = 0; round < 32; round++) {
+		memset(c->b.mem, 0, 3 * XEN_PAGE_SIZE);
+		id = bf_sync_id();
+		image(c, img[0], BLKIF_OP_READ, 1, id, 0, &sa, 1);
+		image(c, img[1], BLKIF_OP_READ, 2, id, 128, sb, 2);
+		image(c, img[2], 0xee, 200, id, UINT64_MAX - 3, sc, BLKIF_MAX_SEGMENTS_PER_REQUEST);
+		r = df_round(c, img, id, &rsp);
+		if (r < 0) {
+			answer(c, r, 0);
+			return;
+		}
+		lost += r;
+		errs += !r && rsp.status != BLKIF_RSP_OKAY;
+		what = df_data(c);
+		if (what < 0) {
+			set_answer(c, "inconsistent", "round %u: the pages mix the two reads", round);
+			return;
+		}
+		seen[what]++;
+	}
+	set_answer(c, "consistent", "32 rounds: first read %u, second read %u, none %u; "
+		   "%u error responses, %u responses overwritten by the probe", seen[1], seen[2],
+		   seen[0], errs, lost);
 }
 
 static const struct bf_hostile hostiles[] = {

@@ -9,8 +9,8 @@
 #include "blkfront.h"
 
 struct bf_hostile_result {
-	/* okay, error, eopnotsupp, status, closed, timeout, bad-ring, inconsistent,
-	 * setup-failed */
+	/* okay, error, eopnotsupp, status, closed, timeout, bad-ring, setup-failed,
+	 * and for double-fetch consistent or inconsistent */
 	char answer[24];
 	char detail[200];
 	/* after the scenario: ok, error, no-answer, not-checked (device closed) */

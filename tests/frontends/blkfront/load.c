@@ -222,6 +222,12 @@ struct bf_load {
 	uint32_t *gen;
 	uint8_t *busy;
 	struct bf_worker w[BF_MAX_QUEUES];
+	/*
+	 * Each queue's I/Os, kept for the whole connection: with persistent
+	 * grants the backend keeps the pages mapped, so they are granted once
+	 * per connection and ended only by bf_load_release.
+	 */
+	struct bf_io *pool[BF_MAX_QUEUES];
 	int stop_fd;		/* eventfd: readable once the main thread says stop */
 	int done_fd;		/* eventfd: each worker adds 1 when it exits */
 	atomic_bool stop;
@@ -245,6 +251,25 @@ static void wfail(struct bf_worker *w, int r, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * A domain may have at most BF_GRANT_LIMIT pages shared at once (Linux
+ * gntalloc's `limit`, which xensim enforces too): the rings, the checks'
+ * buffer and every queue's I/O pool must fit, so iodepth shrinks if needed.
+ */
+static void clamp_iodepth(struct bf_load *L)
+{
+	unsigned nq = L->dev->nr_queues, per_io = L->npages + (L->indirect ? L->nsub : 0);
+	unsigned fixed = nq * (1u << L->dev->ring_order) + 8 + 1;
+	unsigned fit = fixed < BF_GRANT_LIMIT ? (BF_GRANT_LIMIT - fixed) / nq / per_io : 0;
+
+	if (L->o.iodepth <= fit)
+		return;
+	fprintf(stderr, "blkfront: iodepth %u x %u pages x %u queues exceeds the %u grants a "
+		"domain may share; using iodepth %u\n", L->o.iodepth, per_io, nq, BF_GRANT_LIMIT,
+		fit ? fit : 1);
+	L->o.iodepth = fit ? fit : 1;
+}
+
 struct bf_load *bf_load_new(struct bf_dev *d, const struct bf_load_opts *o)
 {
 	struct bf_load *L = calloc(1, sizeof(*L));
@@ -262,6 +287,7 @@ struct bf_load *bf_load_new(struct bf_dev *d, const struct bf_load_opts *o)
 	L->segs_per_sub = maxseg;
 	L->nsub = (L->npages + maxseg - 1) / maxseg;
 	L->run = (uint32_t)mix(o->seed ^ bf_now_ns());
+	clamp_iodepth(L);
 	L->gen = calloc(L->nblocks ? L->nblocks : 1, sizeof(*L->gen));
 	L->busy = calloc(L->nblocks ? L->nblocks : 1, 1);
 	L->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -282,6 +308,9 @@ void bf_load_free(struct bf_load *L)
 		close(L->stop_fd);
 	if (L->done_fd >= 0)
 		close(L->done_fd);
+	/* Pools still here lost their device: their handle is closed, nothing to end. */
+	for (unsigned i = 0; i < BF_MAX_QUEUES; i++)
+		free(L->pool[i]);
 	free(L->gen);
 	free(L->busy);
 	free(L);
@@ -651,9 +680,13 @@ static int pool_setup(struct bf_worker *w)
 	unsigned iodepth = w->L->o.iodepth;
 	int r;
 
+	w->ios = w->L->pool[w->qi];
+	if (w->ios)
+		return 0;
 	w->ios = calloc(iodepth, sizeof(*w->ios));
 	if (!w->ios)
 		return -ENOMEM;
+	w->L->pool[w->qi] = w->ios;
 	for (unsigned i = 0; i < iodepth && w->L->dev->persistent; i++) {
 		/* feature-persistent: granted writable once and reused (blkif.h note 8). */
 		r = io_share(w, &w->ios[i], true);
@@ -663,12 +696,22 @@ static int pool_setup(struct bf_worker *w)
 	return 0;
 }
 
-static void pool_teardown(struct bf_worker *w)
+static void pool_teardown(struct bf_load *L, unsigned qi)
 {
-	for (unsigned i = 0; w->ios && i < w->L->o.iodepth; i++)
-		io_unshare(w, &w->ios[i]);
-	free(w->ios);
-	w->ios = NULL;
+	struct bf_worker w = { .L = L, .q = &L->dev->q[qi], .qi = qi };
+	struct bf_io *ios = L->pool[qi];
+
+	for (unsigned i = 0; ios && i < L->o.iodepth; i++)
+		io_unshare(&w, &ios[i]);
+	free(ios);
+	L->pool[qi] = NULL;
+}
+
+void bf_load_release(struct bf_load *L)
+{
+	for (unsigned i = 0; L && i < BF_MAX_QUEUES; i++)
+		if (L->pool[i])
+			pool_teardown(L, i);
 }
 
 static void *worker_main(void *arg)
@@ -681,22 +724,22 @@ static void *worker_main(void *arg)
 	if (r < 0)
 		wfail(w, r, "granting the I/O pool failed");
 	while (!w->fail) {
+		unsigned before = w->inflight;
 		unsigned n = more_work(w) ? fill(w) : 0;
 
 		reap(w);
 		if (atomic_load(&w->L->stop))
 			wfail(w, -ECANCELED, "stopped: the backend left Connected");
-		if (w->fail || (!w->inflight && (!n || !more_work(w))))
+		/* Done, or nothing in flight and nothing could be started. */
+		if (w->fail || (!w->inflight && (!more_work(w) || (!before && !n))))
 			break;
-		if (!n || w->inflight >= w->L->o.iodepth || !more_work(w))
+		if (w->inflight && (!n || w->inflight >= w->L->o.iodepth || !more_work(w)))
 			wait_event(w);
 	}
 	/*
-	 * On failure I/Os may still be in flight; their grants end here anyway
-	 * (the run has failed, and ending a grant the backend still maps is
-	 * what the real gntalloc defers safely).
+	 * On failure I/Os may still be in flight; their grants end with the
+	 * pool when the run closes the device (bf_load_release).
 	 */
-	pool_teardown(w);
 	if (write(w->L->done_fd, &one, sizeof(one)) < 0)
 		wfail(w, -errno, "cannot signal the main thread");
 	return NULL;

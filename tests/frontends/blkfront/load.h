@@ -56,7 +56,10 @@ struct bf_load_opts {
 struct bf_load;
 
 struct bf_load *bf_load_new(struct bf_dev *d, const struct bf_load_opts *o);
+/* Frees; call bf_load_release first while the device is still open. */
 void bf_load_free(struct bf_load *L);
+/* Ends the grants of every queue's I/O pool: before the device is closed. */
+void bf_load_release(struct bf_load *L);
 /*
  * Runs one phase on every queue: the workload with a share of the byte and
  * time budgets (verify_pass false), or a read-back of every block written so

@@ -249,11 +249,13 @@ static void print_connected(struct bf_dev *d)
 		d->persistent, d->max_indirect, d->flush, d->discard);
 }
 
-static int do_reconnect(struct run *R, struct bf_dev *d)
+static int do_reconnect(struct run *R, struct bf_dev *d, struct bf_load *L)
 {
 	uint64_t sectors = d->sectors;
-	int r = bf_disconnect(d);
+	int r;
 
+	bf_load_release(L);
+	r = bf_disconnect(d);
 	if (r < 0) {
 		failf(R, r, "reconnect: close failed");
 		return r;
@@ -297,7 +299,7 @@ static void run_load(struct run *R, struct bf_dev *d, struct bf_load **ret)
 		return;
 	}
 	for (unsigned p = 0; p < phases && !R->fail; p++) {
-		if (p && do_reconnect(R, d) < 0)
+		if (p && do_reconnect(R, d, L) < 0)
 			return;
 		r = bf_load_phase(L, p, phases, false);
 		if (r < 0)
@@ -520,6 +522,7 @@ int main(int argc, char **argv)
 	run_checks(&R, &d, L);
 	judge_errors(&R, L);
 	if (d.connected) {
+		bf_load_release(L);
 		r = bf_disconnect(&d);
 		if (r < 0)
 			failf(&R, r, "clean close failed");
@@ -530,8 +533,8 @@ out:
 		print_json(&R, &d, L, &c);
 	else
 		print_human(&R, &d, L, &c);
-	bf_load_free(L);
 	if (d.xs)
 		bf_dev_close(&d);
+	bf_load_free(L);
 	return R.fail ? 1 : 0;
 }

@@ -264,6 +264,8 @@ static void queue_free(struct bf_dev *d, struct bf_queue *q)
 	}
 	if (q->ring_mem)
 		ops->gntshr_unshare(q->gntshr, q->ring_mem, q->ring_pages);
+	if (q->sbuf)
+		ops->gntshr_unshare(q->gntshr, q->sbuf, BF_SBUF_PAGES);
 	ops->gntshr_close(q->gntshr);
 	memset(q, 0, sizeof(*q));
 	q->port = -1;
@@ -325,11 +327,36 @@ static int write_queue_nodes(struct bf_dev *d, xs_transaction_t t, struct bf_que
 	return xwrite(d, t, node, "%d", q->port);
 }
 
+/*
+ * Transport nodes of an earlier connection (another queue count or ring
+ * order) must not survive into this one: a backend would read them.
+ */
+static void remove_transport(struct bf_dev *d, xs_transaction_t t)
+{
+	static const char *const nodes[] = { "ring-ref", "event-channel", "ring-page-order",
+					     "num-ring-pages", "multi-queue-num-queues" };
+	char path[256];
+
+	for (unsigned i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", d->fe, nodes[i]);
+		xs_rm(d->xs, t, path);
+	}
+	for (unsigned i = 0; i < BF_MAX_RING_PAGES; i++) {
+		snprintf(path, sizeof(path), "%s/ring-ref%u", d->fe, i);
+		xs_rm(d->xs, t, path);
+	}
+	for (unsigned i = 0; i < BF_MAX_QUEUES; i++) {
+		snprintf(path, sizeof(path), "%s/queue-%u", d->fe, i);
+		xs_rm(d->xs, t, path);
+	}
+}
+
 static int write_transport(struct bf_dev *d, xs_transaction_t t)
 {
 	char dir[32];
 	int r = 0;
 
+	remove_transport(d, t);
 	if (d->ring_order)
 		r = xwrite(d, t, "ring-page-order", "%u", d->ring_order);
 	if (!r && d->nr_queues == 1)
