@@ -269,17 +269,24 @@ static int read_frontend_state(struct xb_device *d)
 	if (r < 0)
 		return r;
 	r = store_read_uint(d->bus->xs, XBT_NULL, path, XB_STATE_MAX, STORE_NO_DEFAULT, &v);
-	if (r == -ENOENT) {
+	/*
+	 * Gone. A removed node reads EACCES rather than ENOENT when we may
+	 * not read its parent (xenstored checks a missing node against its
+	 * ancestors; libxl makes /local/domain/<id>/device the guest's own).
+	 * A guest that hides its state node from us just looks gone.
+	 */
+	if (r == -ENOENT || r == -EACCES) {
 		d->fe_state = XenbusStateUnknown;
 		return 0;
 	}
-	if (r < 0) {
+	if (r == -EINVAL || r == -ERANGE) {
 		if (!d->fatal)
-			xb_dev_fatal(d, -EPROTO, "frontend state unreadable or invalid (%s)",
-				     strerror(-r));
+			xb_dev_fatal(d, -EPROTO, "frontend state invalid (%s)", strerror(-r));
 		d->fe_state = XenbusStateUnknown;
 		return 0;
 	}
+	if (r < 0)	/* our connection's trouble, not the guest's: keep the last value */
+		return log_rl(&d->rl, LOG_WARNING, r, "%s: reading %s", d->name, path);
 	d->fe_state = (enum xenbus_state)v;
 	d->fe_seen = true;
 	return 0;

@@ -1,0 +1,806 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Lifecycle tests for common/xenbus.c against a private xensim-xenstored
+ * (argv[1]). One process plays three parts, each through its own xenstore
+ * connection so the daemon's permission model applies:
+ *   the toolstack (dom0): writes a vbd's frontend and backend nodes as libxl
+ *     does (tools/libs/light/libxl_device.c, libxl__device_generic_add;
+ *     removal as libxl__initiate_device_generic_remove: online=0 and
+ *     state=5, wait for 6, remove the directories);
+ *   the backend (driver domain 1): the bus under test with a minimal test
+ *     driver that counts its callbacks;
+ *   the frontends (guests 2 and 3): write their `state` and `ring-ref`.
+ * The test turns the loop itself with loop_run_once and waits for xenstore
+ * states with bounded timeouts; nothing sleeps. "Nothing happens" is
+ * checked after the loop has gone quiet (a round with no events).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "loop.h"
+#include "store.h"
+#include "tap.h"
+#include "xenbus.h"
+#include "xsd.h"
+
+#define BE_DOM 1
+
+static struct xsd xsd;
+static struct xs_handle *ts, *be, *guest[4];
+static struct loop *loop;
+static struct xb_bus *bus;
+
+/* ---- the test driver ---- */
+
+struct rec {
+	unsigned int devid;
+	int probe, connect, disconnect, remove, reattach, changed;
+	int fail_probe;		/* probe returns this if non-zero */
+	struct xb_device *d;
+	char last_changed[64];
+};
+
+static struct rec recs[64];
+
+static struct rec *rec_of(unsigned int devid)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(recs) / sizeof(recs[0]); i++)
+		if (recs[i].devid == devid || recs[i].devid == 0) {
+			recs[i].devid = devid;
+			return &recs[i];
+		}
+	return &recs[0];
+}
+
+static int t_probe(struct xb_device *d)
+{
+	struct rec *r = rec_of(xb_dev_devid(d));
+	char path[256];
+
+	r->probe++;
+	r->d = d;
+	if (r->fail_probe)
+		return r->fail_probe;
+	xb_dev_set_priv(d, r);
+	snprintf(path, sizeof(path), "%s/feature-test", xb_dev_backend_path(d));
+	return store_write(xb_dev_xs(d), XBT_NULL, path, "1");
+}
+
+static int t_connect(struct xb_device *d)
+{
+	struct rec *r = xb_dev_priv(d);
+	char path[256];
+	uint64_t ref;
+	int ret;
+
+	r->connect++;
+	snprintf(path, sizeof(path), "%s/ring-ref", xb_dev_frontend_path(d));
+	ret = store_read_uint(xb_dev_xs(d), XBT_NULL, path, UINT32_MAX, STORE_NO_DEFAULT, &ref);
+	if (ret < 0)
+		return ret;
+	return 0;
+}
+
+static void t_disconnect(struct xb_device *d)
+{
+	struct rec *r = xb_dev_priv(d);
+
+	if (r)
+		r->disconnect++;
+}
+
+static void t_remove(struct xb_device *d)
+{
+	struct rec *r = xb_dev_priv(d);
+
+	r->remove++;
+	r->d = NULL;
+	xb_dev_set_priv(d, NULL);
+}
+
+static void t_changed(struct xb_device *d, const char *node)
+{
+	struct rec *r = xb_dev_priv(d);
+
+	r->changed++;
+	snprintf(r->last_changed, sizeof(r->last_changed), "%s", node);
+}
+
+static int t_reattach(struct xb_device *d)
+{
+	struct rec *r = xb_dev_priv(d);
+
+	r->reattach++;
+	return 0;
+}
+
+static struct xb_driver drv = {
+	.type = "vbd",
+	.probe = t_probe,
+	.connect = t_connect,
+	.disconnect = t_disconnect,
+	.remove = t_remove,
+	.backend_changed = t_changed,
+};
+
+/* ---- the toolstack, the frontends, waiting ---- */
+
+static void bepath(char *buf, size_t n, unsigned int fe, unsigned int devid, const char *node)
+{
+	snprintf(buf, n, "/local/domain/%u/backend/vbd/%u/%u%s%s", BE_DOM, fe, devid,
+		 node ? "/" : "", node ? node : "");
+}
+
+static void fepath(char *buf, size_t n, unsigned int fe, unsigned int devid, const char *node)
+{
+	snprintf(buf, n, "/local/domain/%u/device/vbd/%u%s%s", fe, devid, node ? "/" : "",
+		 node ? node : "");
+}
+
+struct attach {
+	unsigned int fe, devid;
+	const char *script;
+	const char *frontend;	/* override the backend's frontend node */
+	int be_state, fe_state;
+};
+
+static int attach_txn(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	const struct attach *a = arg;
+	char fe[256], bk[256], p[320];
+	struct xs_permissions fperm[2] = { { a->fe, XS_PERM_NONE }, { BE_DOM, XS_PERM_READ } };
+	struct xs_permissions bperm[2] = { { BE_DOM, XS_PERM_NONE }, { a->fe, XS_PERM_READ } };
+	int r = 0;
+
+	fepath(fe, sizeof(fe), a->fe, a->devid, NULL);
+	bepath(bk, sizeof(bk), a->fe, a->devid, NULL);
+	if (!xs_write(xs, t, fe, "", 0) || !xs_set_permissions(xs, t, fe, fperm, 2) ||
+	    !xs_write(xs, t, bk, "", 0) || !xs_set_permissions(xs, t, bk, bperm, 2))
+		return -errno;
+	snprintf(p, sizeof(p), "%s/backend", fe);
+	r |= store_write(xs, t, p, bk);
+	snprintf(p, sizeof(p), "%s/backend-id", fe);
+	r |= store_printf(xs, t, p, "%u", BE_DOM);
+	snprintf(p, sizeof(p), "%s/state", fe);
+	r |= store_printf(xs, t, p, "%d", a->fe_state ? a->fe_state : 1);
+	snprintf(p, sizeof(p), "%s/frontend", bk);
+	r |= store_write(xs, t, p, a->frontend ? a->frontend : fe);
+	snprintf(p, sizeof(p), "%s/frontend-id", bk);
+	r |= store_printf(xs, t, p, "%u", a->fe);
+	snprintf(p, sizeof(p), "%s/online", bk);
+	r |= store_write(xs, t, p, "1");
+	snprintf(p, sizeof(p), "%s/state", bk);
+	r |= store_printf(xs, t, p, "%d", a->be_state ? a->be_state : 1);
+	if (a->script) {
+		snprintf(p, sizeof(p), "%s/script", bk);
+		r |= store_write(xs, t, p, a->script);
+	}
+	return r ? -EIO : 0;
+}
+
+static int attach(struct attach a)
+{
+	return store_txn(ts, attach_txn, &a);
+}
+
+static int detach_txn(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	const struct attach *a = arg;
+	char p[256];
+
+	bepath(p, sizeof(p), a->fe, a->devid, "online");
+	if (store_write(xs, t, p, "0") < 0)
+		return -EIO;
+	bepath(p, sizeof(p), a->fe, a->devid, "state");
+	return store_write(xs, t, p, "5");
+}
+
+/* The first half of libxl's removal: online=0 and state=5 together. */
+static int detach(unsigned int fe, unsigned int devid)
+{
+	struct attach a = { .fe = fe, .devid = devid };
+
+	return store_txn(ts, detach_txn, &a);
+}
+
+static void remove_nodes(unsigned int fe, unsigned int devid)
+{
+	char p[256];
+
+	bepath(p, sizeof(p), fe, devid, NULL);
+	store_rm(ts, XBT_NULL, p);
+	fepath(p, sizeof(p), fe, devid, NULL);
+	store_rm(ts, XBT_NULL, p);
+}
+
+static int fe_write(unsigned int fe, unsigned int devid, const char *node, const char *val)
+{
+	char p[256];
+
+	fepath(p, sizeof(p), fe, devid, node);
+	return store_write(guest[fe], XBT_NULL, p, val);
+}
+
+static int fe_state(unsigned int fe, unsigned int devid, int s)
+{
+	char v[8];
+
+	snprintf(v, sizeof(v), "%d", s);
+	return fe_write(fe, devid, "state", v);
+}
+
+static int be_state(unsigned int fe, unsigned int devid)
+{
+	char p[256];
+	uint64_t v;
+
+	bepath(p, sizeof(p), fe, devid, "state");
+	if (store_read_uint(ts, XBT_NULL, p, 8, STORE_NO_DEFAULT, &v) < 0)
+		return -1;
+	return (int)v;
+}
+
+static bool be_node_is(unsigned int fe, unsigned int devid, const char *node, const char *want)
+{
+	char p[256], buf[256];
+
+	bepath(p, sizeof(p), fe, devid, node);
+	if (store_read_buf(ts, XBT_NULL, p, buf, sizeof(buf)) < 0)
+		return false;
+	if (strcmp(buf, want) != 0)
+		printf("# %s is \"%s\", want \"%s\"\n", p, buf, want);
+	return strcmp(buf, want) == 0;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts_;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts_);
+	return (uint64_t)ts_.tv_sec * 1000u + (uint64_t)ts_.tv_nsec / 1000000u;
+}
+
+/* Turns the loop until cond holds, at most 5 s. */
+#define WAIT(cond)                                                                     \
+	({                                                                             \
+		uint64_t end_ = mono_ms() + 5000;                                      \
+		while (!(cond) && mono_ms() < end_)                                    \
+			loop_run_once(loop, 20);                                       \
+		if (!(cond))                                                           \
+			printf("# %s:%d: timed out waiting for %s\n", __FILE__, __LINE__, \
+			       #cond);                                                 \
+		(cond);                                                                \
+	})
+
+/* Turns the loop until a 100 ms round brings no event (at most 5 s). */
+static void settle(void)
+{
+	uint64_t end = mono_ms() + 5000;
+
+	while (mono_ms() < end)
+		if (loop_run_once(loop, 100) == 0)
+			break;
+}
+
+static bool bus_up(const struct xb_driver *d)
+{
+	const struct xb_driver *drivers[] = { d };
+
+	if (xb_bus_new(loop, be, BE_DOM, drivers, 1, &bus) < 0)
+		return false;
+	return xb_bus_start(bus) == 0;
+}
+
+static void bus_down(void)
+{
+	xb_bus_free(bus);
+	bus = NULL;
+	loop_run_once(loop, 0);
+}
+
+/* Attach, probe, InitWait, frontend Initialised, Connected: the common start. */
+static bool bring_up(unsigned int fe, unsigned int devid)
+{
+	if (attach((struct attach){ .fe = fe, .devid = devid }) < 0)
+		return false;
+	if (!WAIT(be_state(fe, devid) == XenbusStateInitWait))
+		return false;
+	fe_write(fe, devid, "ring-ref", "8");
+	fe_state(fe, devid, XenbusStateInitialised);
+	if (!WAIT(be_state(fe, devid) == XenbusStateConnected))
+		return false;
+	fe_state(fe, devid, XenbusStateConnected);
+	return true;
+}
+
+/* ---- cases ---- */
+
+static void test_connect_and_close(void)
+{
+	struct rec *r = rec_of(100);
+
+	/* Present before start: found by the initial scan. */
+	REQUIRE(attach((struct attach){ .fe = 2, .devid = 100 }) == 0);
+	REQUIRE(bus_up(&drv));
+	CHECK(WAIT(be_state(2, 100) == XenbusStateInitWait));
+	CHECK(r->probe == 1 && r->connect == 0);
+	CHECK(be_node_is(2, 100, "feature-test", "1"));
+
+	/* No connect while the frontend is only Initialising. */
+	settle();
+	CHECK(be_state(2, 100) == XenbusStateInitWait && r->connect == 0);
+
+	fe_write(2, 100, "ring-ref", "8");
+	fe_state(2, 100, XenbusStateInitialised);
+	CHECK(WAIT(be_state(2, 100) == XenbusStateConnected));
+	CHECK(r->connect == 1 && r->disconnect == 0);
+	CHECK(xb_bus_count(bus, XenbusStateConnected) == 1);
+	fe_state(2, 100, XenbusStateConnected);
+	settle();
+	CHECK(be_state(2, 100) == XenbusStateConnected && r->connect == 1);
+
+	fe_state(2, 100, XenbusStateClosing);
+	CHECK(WAIT(be_state(2, 100) == XenbusStateClosed));
+	CHECK(r->disconnect == 1);
+	fe_state(2, 100, XenbusStateClosed);
+	settle();
+	CHECK(be_state(2, 100) == XenbusStateClosed);
+	CHECK(r->disconnect == 1 && r->connect == 1 && r->remove == 0);
+	CHECK(xb_bus_count(bus, XenbusStateClosed) == 1);
+
+	/* A node the lifecycle does not own goes to backend_changed. */
+	{
+		char p[256];
+
+		bepath(p, sizeof(p), 2, 100, "params");
+		store_write(ts, XBT_NULL, p, "/dev/x");
+		/* Our own feature-test write may have been reported first. */
+		CHECK(WAIT(strcmp(r->last_changed, "params") == 0));
+	}
+	bus_down();
+	CHECK(r->remove == 1);
+	/* xb_bus_free leaves the nodes. */
+	CHECK(be_state(2, 100) == XenbusStateClosed);
+	remove_nodes(2, 100);
+}
+
+static void test_reconnect(void)
+{
+	struct rec *r = rec_of(101);
+
+	REQUIRE(bus_up(&drv));
+	REQUIRE(bring_up(2, 101));
+	fe_state(2, 101, XenbusStateClosing);
+	CHECK(WAIT(be_state(2, 101) == XenbusStateClosed));
+	fe_state(2, 101, XenbusStateClosed);
+	settle();
+	/* The frontend comes back: InitWait again, then Connected again. */
+	fe_state(2, 101, XenbusStateInitialising);
+	CHECK(WAIT(be_state(2, 101) == XenbusStateInitWait));
+	CHECK(r->probe == 1);	/* driver state kept across the reconnect */
+	fe_state(2, 101, XenbusStateInitialised);
+	CHECK(WAIT(be_state(2, 101) == XenbusStateConnected));
+	CHECK(r->connect == 2 && r->disconnect == 1);
+	bus_down();
+	CHECK(r->disconnect == 2 && r->remove == 1);
+	remove_nodes(2, 101);
+}
+
+static void test_frontend_skips_states(void)
+{
+	struct rec *r = rec_of(102);
+
+	REQUIRE(bus_up(&drv));
+	REQUIRE(attach((struct attach){ .fe = 2, .devid = 102 }) == 0);
+	CHECK(WAIT(be_state(2, 102) == XenbusStateInitWait));
+	/* netfront-style: Initialising straight to Connected. */
+	fe_write(2, 102, "ring-ref", "9");
+	fe_state(2, 102, XenbusStateConnected);
+	CHECK(WAIT(be_state(2, 102) == XenbusStateConnected));
+	CHECK(r->connect == 1);
+	/* Straight to Closed, no Closing. */
+	fe_state(2, 102, XenbusStateClosed);
+	CHECK(WAIT(be_state(2, 102) == XenbusStateClosed));
+	CHECK(r->disconnect == 1);
+	/* Re-initialises under Connected with its Closed never seen. */
+	fe_state(2, 102, XenbusStateInitialising);
+	CHECK(WAIT(be_state(2, 102) == XenbusStateInitWait));
+	fe_state(2, 102, XenbusStateConnected);
+	CHECK(WAIT(be_state(2, 102) == XenbusStateConnected));
+	CHECK(r->connect == 2);
+	fe_state(2, 102, XenbusStateInitialising);
+	CHECK(WAIT(be_state(2, 102) == XenbusStateInitWait));
+	CHECK(r->disconnect == 2);
+	bus_down();
+	remove_nodes(2, 102);
+}
+
+/* Several frontend writes before the backend runs once: it sees only the last. */
+static void test_merged_events(void)
+{
+	struct rec *r = rec_of(103);
+
+	REQUIRE(xsd_control(ts, "merge-watches", "on"));
+	REQUIRE(bus_up(&drv));
+	REQUIRE(attach((struct attach){ .fe = 2, .devid = 103 }) == 0);
+	fe_write(2, 103, "ring-ref", "9");
+	fe_state(2, 103, XenbusStateInitialised);
+	fe_state(2, 103, XenbusStateConnected);
+	CHECK(WAIT(be_state(2, 103) == XenbusStateConnected));
+	CHECK(r->probe == 1 && r->connect == 1);
+	fe_state(2, 103, XenbusStateClosing);
+	fe_state(2, 103, XenbusStateClosed);
+	CHECK(WAIT(be_state(2, 103) == XenbusStateClosed));
+	settle();
+	CHECK(r->connect == 1 && r->disconnect == 1);
+	REQUIRE(xsd_control(ts, "merge-watches", "off"));
+	bus_down();
+	remove_nodes(2, 103);
+}
+
+static void test_vanished_frontend(void)
+{
+	struct rec *r = rec_of(104);
+	char p[256];
+
+	REQUIRE(bus_up(&drv));
+	REQUIRE(bring_up(2, 104));
+	/* The guest's nodes vanish (domain destroyed, or the guest removed them). */
+	fepath(p, sizeof(p), 2, 104, NULL);
+	CHECK(store_rm(ts, XBT_NULL, p) == 0);
+	CHECK(WAIT(be_state(2, 104) == XenbusStateClosed));
+	CHECK(r->disconnect == 1 && r->remove == 0);
+	/* Then the toolstack removes the backend: the device goes. */
+	bepath(p, sizeof(p), 2, 104, NULL);
+	CHECK(store_rm(ts, XBT_NULL, p) == 0);
+	CHECK(WAIT(r->remove == 1));
+	CHECK(xb_bus_count(bus, XenbusStateClosed) == 0);
+	settle();
+	/* Not resurrected by a late state write. */
+	CHECK(store_exists(ts, XBT_NULL, p) == 0);
+	bus_down();
+}
+
+static void test_fatal_one_of_two(void)
+{
+	struct rec *a = rec_of(105), *b = rec_of(106), *c = rec_of(107);
+
+	REQUIRE(bus_up(&drv));
+	REQUIRE(bring_up(2, 105));
+	REQUIRE(bring_up(2, 106));
+	CHECK(xb_bus_count(bus, XenbusStateConnected) == 2);
+
+	/* The data path of A reports a protocol violation. */
+	REQUIRE(a->d);
+	CHECK(xb_dev_fatal(a->d, -EPROTO, "bad request %d", 7) == -EPROTO);
+	CHECK(be_state(2, 105) == XenbusStateClosed);
+	CHECK(a->disconnect == 1);
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), "%d bad request 7", EPROTO);
+		CHECK(be_node_is(2, 105, "error", want));
+	}
+	settle();
+	CHECK(be_state(2, 106) == XenbusStateConnected);
+	CHECK(b->connect == 1 && b->disconnect == 0);
+
+	/* C's connect fails (no ring-ref): error node, Closed; B untouched. */
+	REQUIRE(attach((struct attach){ .fe = 2, .devid = 107 }) == 0);
+	CHECK(WAIT(be_state(2, 107) == XenbusStateInitWait));
+	fe_state(2, 107, XenbusStateInitialised);
+	CHECK(WAIT(be_state(2, 107) == XenbusStateClosed));
+	CHECK(c->connect == 1 && c->disconnect == 1);
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), "%d connect failed", ENOENT);
+		CHECK(be_node_is(2, 107, "error", want));
+	}
+	settle();
+	CHECK(be_state(2, 106) == XenbusStateConnected && b->disconnect == 0);
+
+	/* A's frontend sees the close, closes, and starts over: A reconnects. */
+	fe_state(2, 105, XenbusStateClosing);
+	fe_state(2, 105, XenbusStateClosed);
+	settle();
+	CHECK(be_state(2, 105) == XenbusStateClosed);
+	fe_state(2, 105, XenbusStateInitialising);
+	CHECK(WAIT(be_state(2, 105) == XenbusStateInitWait));
+	fe_state(2, 105, XenbusStateInitialised);
+	CHECK(WAIT(be_state(2, 105) == XenbusStateConnected));
+	CHECK(a->connect == 2);
+	bus_down();
+	remove_nodes(2, 105);
+	remove_nodes(2, 106);
+	remove_nodes(2, 107);
+}
+
+static void test_probe_failure(void)
+{
+	struct rec *r = rec_of(108);
+
+	r->fail_probe = -ENODEV;
+	REQUIRE(bus_up(&drv));
+	REQUIRE(attach((struct attach){ .fe = 2, .devid = 108 }) == 0);
+	CHECK(WAIT(be_state(2, 108) == XenbusStateClosed));
+	CHECK(r->probe == 1 && r->connect == 0);
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), "%d probe failed", ENODEV);
+		CHECK(be_node_is(2, 108, "error", want));
+	}
+	/* The frontend still sits in Initialising: no retry loop. */
+	settle();
+	CHECK(r->probe == 1 && be_state(2, 108) == XenbusStateClosed);
+	bus_down();
+	CHECK(r->remove == 0);	/* never probed successfully */
+	remove_nodes(2, 108);
+}
+
+static void test_hotplug_gating(void)
+{
+	struct rec *r = rec_of(109), *e = rec_of(110);
+	char p[256];
+
+	REQUIRE(bus_up(&drv));
+	REQUIRE(attach((struct attach){ .fe = 2, .devid = 109, .script = "block" }) == 0);
+	CHECK(WAIT(be_state(2, 109) == XenbusStateInitWait));
+	fe_write(2, 109, "ring-ref", "8");
+	fe_state(2, 109, XenbusStateInitialised);
+	settle();
+	/* The script has not reported: no connect. */
+	CHECK(be_state(2, 109) == XenbusStateInitWait && r->connect == 0);
+	bepath(p, sizeof(p), 2, 109, "hotplug-status");
+	CHECK(store_write(ts, XBT_NULL, p, "connecting") == 0);
+	settle();
+	CHECK(be_state(2, 109) == XenbusStateInitWait && r->connect == 0);
+	CHECK(store_write(ts, XBT_NULL, p, "connected") == 0);
+	CHECK(WAIT(be_state(2, 109) == XenbusStateConnected));
+	CHECK(r->connect == 1);
+
+	/* The script fails: fatal. */
+	REQUIRE(attach((struct attach){ .fe = 2, .devid = 110, .script = "block" }) == 0);
+	CHECK(WAIT(be_state(2, 110) == XenbusStateInitWait));
+	fe_write(2, 110, "ring-ref", "8");
+	fe_state(2, 110, XenbusStateInitialised);
+	bepath(p, sizeof(p), 2, 110, "hotplug-status");
+	CHECK(store_write(ts, XBT_NULL, p, "error") == 0);
+	CHECK(WAIT(be_state(2, 110) == XenbusStateClosed));
+	CHECK(e->connect == 0);
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), "%d hotplug script reported an error", EIO);
+		CHECK(be_node_is(2, 110, "error", want));
+	}
+	CHECK(be_state(2, 109) == XenbusStateConnected);
+	bus_down();
+	remove_nodes(2, 109);
+	remove_nodes(2, 110);
+}
+
+static void test_toolstack_removal(void)
+{
+	struct rec *r = rec_of(111);
+	char p[256];
+
+	REQUIRE(bus_up(&drv));
+	REQUIRE(bring_up(2, 111));
+	CHECK(detach(2, 111) == 0);
+	/* libxl waits for 6 (the frontend here never reacts). */
+	CHECK(WAIT(be_state(2, 111) == XenbusStateClosed));
+	CHECK(r->disconnect == 1 && r->remove == 0);
+	settle();
+	/* Offline: the frontend coming back does not reopen it. */
+	fe_state(2, 111, XenbusStateInitialising);
+	settle();
+	CHECK(be_state(2, 111) == XenbusStateClosed && r->connect == 1);
+	remove_nodes(2, 111);
+	CHECK(WAIT(r->remove == 1));
+	settle();
+	bepath(p, sizeof(p), 2, 111, NULL);
+	CHECK(store_exists(ts, XBT_NULL, p) == 0);
+	CHECK(xb_bus_count(bus, XenbusStateClosed) == 0);
+	bus_down();
+}
+
+/* libxl's state=5 lands after we already went Closed: we must say 6 again. */
+static void test_toolstack_removal_after_close(void)
+{
+	struct rec *r = rec_of(112);
+
+	REQUIRE(bus_up(&drv));
+	REQUIRE(bring_up(2, 112));
+	fe_state(2, 112, XenbusStateClosing);
+	CHECK(WAIT(be_state(2, 112) == XenbusStateClosed));
+	fe_state(2, 112, XenbusStateClosed);
+	settle();
+	CHECK(detach(2, 112) == 0);
+	CHECK(be_state(2, 112) == XenbusStateClosing);
+	CHECK(WAIT(be_state(2, 112) == XenbusStateClosed));
+	remove_nodes(2, 112);
+	CHECK(WAIT(r->remove == 1));
+	bus_down();
+}
+
+static void test_invalid_frontend(void)
+{
+	struct rec *r = rec_of(113);
+	char want[128];
+
+	REQUIRE(bus_up(&drv));
+	/* The backend names another domain's device. */
+	REQUIRE(attach((struct attach){ .fe = 2, .devid = 113,
+					.frontend = "/local/domain/3/device/vbd/113" }) == 0);
+	CHECK(WAIT(be_state(2, 113) == XenbusStateClosed));
+	CHECK(r->probe == 0);
+	snprintf(want, sizeof(want), "%d frontend \"/local/domain/3/device/vbd/113\" (id 2) is "
+		 "not /local/domain/2/device/vbd/113", EINVAL);
+	CHECK(be_node_is(2, 113, "error", want));
+	fe_state(2, 113, XenbusStateInitialising);
+	settle();
+	CHECK(be_state(2, 113) == XenbusStateClosed && r->probe == 0);
+	bus_down();
+	remove_nodes(2, 113);
+}
+
+static void test_limits(void)
+{
+	struct rec *a = rec_of(114), *b = rec_of(115), *c = rec_of(116);
+
+	REQUIRE(bus_up(&drv));
+	xb_bus_set_limits(bus, 0, 1);
+	REQUIRE(attach((struct attach){ .fe = 3, .devid = 114 }) == 0);
+	CHECK(WAIT(be_state(3, 114) == XenbusStateInitWait));
+	REQUIRE(attach((struct attach){ .fe = 3, .devid = 115 }) == 0);
+	settle();
+	/* Over the per-domain bound: ignored, untouched. */
+	CHECK(b->probe == 0 && be_state(3, 115) == XenbusStateInitialising);
+	/* Another domain has its own allowance. */
+	REQUIRE(attach((struct attach){ .fe = 2, .devid = 116 }) == 0);
+	CHECK(WAIT(be_state(2, 116) == XenbusStateInitWait));
+	CHECK(a->probe == 1 && c->probe == 1);
+	/* A slot frees: the next event on the ignored device picks it up. */
+	remove_nodes(3, 114);
+	CHECK(WAIT(a->remove == 1));
+	fe_state(3, 115, XenbusStateInitialising);
+	{
+		char p[256];
+
+		bepath(p, sizeof(p), 3, 115, "online");
+		store_write(ts, XBT_NULL, p, "1");
+	}
+	CHECK(WAIT(be_state(3, 115) == XenbusStateInitWait));
+	CHECK(b->probe == 1);
+	bus_down();
+	remove_nodes(3, 115);
+	remove_nodes(2, 116);
+}
+
+static void test_reattach(void)
+{
+	struct xb_driver with = drv;
+	struct rec *r = rec_of(117), *s = rec_of(118);
+
+	/* A previous daemon left 117 Connected with its frontend Connected. */
+	REQUIRE(attach((struct attach){ .fe = 2, .devid = 117, .be_state = 4, .fe_state = 4 }) ==
+		0);
+	with.reattach = t_reattach;
+	REQUIRE(bus_up(&with));
+	settle();
+	CHECK(r->probe == 1 && r->reattach == 1 && r->connect == 0);
+	CHECK(be_state(2, 117) == XenbusStateConnected);
+	CHECK(xb_bus_count(bus, XenbusStateConnected) == 1);
+	bus_down();
+
+	/* Without a reattach hook the device is closed for the frontend to redo. */
+	REQUIRE(attach((struct attach){ .fe = 2, .devid = 118, .be_state = 4, .fe_state = 4 }) ==
+		0);
+	REQUIRE(bus_up(&drv));
+	CHECK(WAIT(be_state(2, 118) == XenbusStateClosed));
+	CHECK(s->connect == 0);
+	fe_state(2, 118, XenbusStateClosing);
+	fe_state(2, 118, XenbusStateClosed);
+	settle();
+	fe_write(2, 118, "ring-ref", "8");
+	fe_state(2, 118, XenbusStateInitialising);
+	CHECK(WAIT(be_state(2, 118) == XenbusStateInitWait));
+	fe_state(2, 118, XenbusStateInitialised);
+	CHECK(WAIT(be_state(2, 118) == XenbusStateConnected));
+	CHECK(s->connect == 1);
+	bus_down();
+	remove_nodes(2, 117);
+	remove_nodes(2, 118);
+}
+
+/* Garbage in the frontend's state node is a protocol violation of that device. */
+static void test_hostile_frontend_state(void)
+{
+	struct rec *r = rec_of(119), *o = rec_of(120);
+	char want[64];
+
+	REQUIRE(bus_up(&drv));
+	REQUIRE(bring_up(2, 119));
+	REQUIRE(bring_up(2, 120));
+	fe_write(2, 119, "state", " 4");
+	CHECK(WAIT(be_state(2, 119) == XenbusStateClosed));
+	snprintf(want, sizeof(want), "%d frontend state invalid (%s)", EPROTO,
+		 strerror(EINVAL));
+	CHECK(be_node_is(2, 119, "error", want));
+	CHECK(r->disconnect == 1);
+	fe_write(2, 119, "state", "99");
+	fe_write(2, 119, "state", "4294967300");
+	settle();
+	CHECK(be_state(2, 120) == XenbusStateConnected && o->disconnect == 0);
+	bus_down();
+	remove_nodes(2, 119);
+	remove_nodes(2, 120);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int i;
+	int r;
+
+	r = xsd_start(&xsd, argc > 1 ? argv[1] : NULL);
+	if (r == -ENOENT) {
+		printf("1..0 # SKIP xensim-xenstored not given\n");
+		return 77;
+	}
+	if (r < 0) {
+		printf("Bail out! xensim-xenstored did not start: %s\n", strerror(-r));
+		return 1;
+	}
+	log_init("test-xenbus");
+	if (getenv("TEST_XENBUS_DEBUG"))
+		log_set_max_level(LOG_DEBUG);
+	else
+		log_set_max_level(LOG_WARNING);
+	ts = xsd_open(&xsd, 0);
+	if (!ts || loop_new(&loop) < 0)
+		goto bail;
+	for (i = 1; i <= 3; i++)
+		if (!xsd_introduce(ts, i))
+			goto bail;
+	be = xsd_open(&xsd, BE_DOM);
+	guest[2] = xsd_open(&xsd, 2);
+	guest[3] = xsd_open(&xsd, 3);
+	if (!be || !guest[2] || !guest[3])
+		goto bail;
+
+	tap_run("/xenbus/connect_and_close", test_connect_and_close);
+	tap_run("/xenbus/reconnect", test_reconnect);
+	tap_run("/xenbus/frontend_skips_states", test_frontend_skips_states);
+	tap_run("/xenbus/merged_events", test_merged_events);
+	tap_run("/xenbus/vanished_frontend", test_vanished_frontend);
+	tap_run("/xenbus/fatal_one_of_two", test_fatal_one_of_two);
+	tap_run("/xenbus/probe_failure", test_probe_failure);
+	tap_run("/xenbus/hotplug_gating", test_hotplug_gating);
+	tap_run("/xenbus/toolstack_removal", test_toolstack_removal);
+	tap_run("/xenbus/toolstack_removal_after_close", test_toolstack_removal_after_close);
+	tap_run("/xenbus/invalid_frontend", test_invalid_frontend);
+	tap_run("/xenbus/limits", test_limits);
+	tap_run("/xenbus/reattach", test_reattach);
+	tap_run("/xenbus/hostile_frontend_state", test_hostile_frontend_state);
+
+	if (bus)
+		xb_bus_free(bus);
+	loop_free(loop);
+	xs_close(guest[2]);
+	xs_close(guest[3]);
+	xs_close(be);
+	xs_close(ts);
+	xsd_stop(&xsd);
+	return tap_done();
+bail:
+	printf("Bail out! xenstore setup failed: %s\n", strerror(errno));
+	xsd_stop(&xsd);
+	return 1;
+}
