@@ -149,6 +149,9 @@ struct hv_mt {
 #define HV_MT_WRITE 2u
 #define HV_MT_HEAD 4u
 
+/* Operations a fault knob can fail: "map", "bind", "share", "copy". */
+enum hv_fault_op { HV_FAULT_MAP, HV_FAULT_BIND, HV_FAULT_SHARE, HV_FAULT_COPY, HV_FAULT_NR };
+
 /* A domain as mapped by this process (cached, never unmapped once published). */
 struct hv_dom {
 	domid_t domid;
@@ -171,11 +174,15 @@ struct hv_proc {
 	/* notifier side: FIFOs of other handles, under reg->evt_lock */
 	int fifo_fd[HV_MAX_SLOTS];
 	uint32_t fifo_gen[HV_MAX_SLOTS];
-	/* fault knobs (see docs/xensim-hv.md) */
 	uint32_t gntalloc_limit;
+	/* fault knobs (see docs/xensim-hv.md), re-read when reg->fault_seq moves */
 	uint32_t fault_seq;
-	_Atomic uint32_t fault_map_at, fault_bind_at;
-	_Atomic uint32_t nr_maps, nr_binds;
+	struct hv_fault {
+		_Atomic uint32_t at;	/* fail the at-th call (0: never) */
+		_Atomic bool onward;	/* ... and every later one */
+		_Atomic int err;	/* with this errno */
+		_Atomic uint32_t calls;
+	} faults[HV_FAULT_NR];
 };
 
 extern struct hv_proc hv_proc;
@@ -189,7 +196,7 @@ bool hv_dom_alive(domid_t domid, uint32_t gen);
 int hv_slot_claim(enum hv_kind kind, int *ret_slot, int *ret_lock_fd);
 void hv_slot_release(int slot, int lock_fd);
 void hv_sweep(void);
-int hv_fault_hit(bool map);
+int hv_fault_hit(enum hv_fault_op op);
 /* Release helpers shared by close and reclaim (hv.c calls them for dead slots). */
 void hv_gt_unpin(struct hv_dom *d, uint32_t ref, bool write);
 void hv_gt_end_access(struct hv_dom *d, uint32_t ref);

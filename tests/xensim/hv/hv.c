@@ -678,6 +678,68 @@ void hv_sweep(void)
 
 /* ---- fault knobs ---- */
 
+static const char *const fault_names[HV_FAULT_NR] = {
+	[HV_FAULT_MAP] = "map", [HV_FAULT_BIND] = "bind",
+	[HV_FAULT_SHARE] = "share", [HV_FAULT_COPY] = "copy",
+};
+
+static const struct {
+	const char *name;
+	int err;
+} fault_errnos[] = {
+	{ "EINVAL", EINVAL }, { "ENOMEM", ENOMEM }, { "ENOSPC", ENOSPC }, { "EIO", EIO },
+	{ "EFAULT", EFAULT }, { "EBUSY", EBUSY }, { "ESRCH", ESRCH }, { "EPERM", EPERM },
+	{ "EAGAIN", EAGAIN }, { "ENOENT", ENOENT },
+};
+
+/* "ERRNAME" or a number; 0 when neither. */
+static int fault_errno(const char *s)
+{
+	char *end;
+	long v;
+
+	for (size_t i = 0; i < sizeof(fault_errnos) / sizeof(fault_errnos[0]); i++)
+		if (!strcmp(s, fault_errnos[i].name))
+			return fault_errnos[i].err;
+	v = strtol(s, &end, 10);
+	return *end || v <= 0 || v > 4095 ? 0 : (int)v;
+}
+
+/* One "op:N[+][=ERR]" item; a malformed one is ignored (with a message). */
+static void fault_item(char *tok)
+{
+	char *colon = strchr(tok, ':'), *eq, *end;
+	int err = EINVAL;
+	unsigned long n;
+	bool onward;
+
+	if (!colon)
+		goto bad;
+	*colon = '\0';
+	eq = strchr(colon + 1, '=');
+	if (eq) {
+		*eq = '\0';
+		err = fault_errno(eq + 1);
+		if (!err)
+			goto bad;
+	}
+	n = strtoul(colon + 1, &end, 10);
+	onward = *end == '+';
+	if (end == colon + 1 || end[onward] || !n || n > UINT32_MAX)
+		goto bad;
+	for (int op = 0; op < HV_FAULT_NR; op++) {
+		if (strcmp(tok, fault_names[op]))
+			continue;
+		atomic_store(&hv_proc.faults[op].err, err);
+		atomic_store(&hv_proc.faults[op].onward, onward);
+		atomic_store(&hv_proc.faults[op].at, n);
+		return;
+	}
+bad:
+	fprintf(stderr, "xensim: ignoring fault knob item \"%.40s\" (want op:N[+][=ERRNO], "
+			"op map|bind|share|copy)\n", tok);
+}
+
 static void fault_parse(const char *spec)
 {
 	char buf[256], *save = NULL, *tok;
@@ -685,23 +747,11 @@ static void fault_parse(const char *spec)
 	if (!spec)
 		return;
 	snprintf(buf, sizeof(buf), "%s", spec);
-	for (tok = strtok_r(buf, ", \t\n", &save); tok; tok = strtok_r(NULL, ", \t\n", &save)) {
-		char *colon = strchr(tok, ':'), *end;
-		unsigned long n;
-
-		if (!colon)
-			continue;
-		*colon = '\0';
-		n = strtoul(colon + 1, &end, 10);
-		if (*end || n > UINT32_MAX)
-			continue;
-		if (!strcmp(tok, "map"))
-			atomic_store(&hv_proc.fault_map_at, n);
-		else if (!strcmp(tok, "bind"))
-			atomic_store(&hv_proc.fault_bind_at, n);
-	}
+	for (tok = strtok_r(buf, ", \t\n", &save); tok; tok = strtok_r(NULL, ", \t\n", &save))
+		fault_item(tok);
 }
 
+/* XENSIM_FAULT, then DIR/hv/fault on top; every count starts again from zero. */
 static void fault_reload(uint32_t seq)
 {
 	char buf[256];
@@ -710,10 +760,10 @@ static void fault_reload(uint32_t seq)
 
 	pthread_mutex_lock(&proc_lock);
 	if (hv_proc.fault_seq != seq) {
-		atomic_store(&hv_proc.fault_map_at, 0);
-		atomic_store(&hv_proc.fault_bind_at, 0);
-		atomic_store(&hv_proc.nr_maps, 0);
-		atomic_store(&hv_proc.nr_binds, 0);
+		for (int op = 0; op < HV_FAULT_NR; op++) {
+			atomic_store(&hv_proc.faults[op].at, 0);
+			atomic_store(&hv_proc.faults[op].calls, 0);
+		}
 		fault_parse(getenv("XENSIM_FAULT"));
 		fd = openat(hv_proc.hvfd, "fault", O_RDONLY | O_CLOEXEC);
 		if (fd >= 0) {
@@ -729,16 +779,21 @@ static void fault_reload(uint32_t seq)
 	pthread_mutex_unlock(&proc_lock);
 }
 
-/* Count one map (or bind) of this process; -EINVAL when it is the one to fail. */
-int hv_fault_hit(bool map)
+/* Count one call of `op` in this process; -errno when the knob says it fails. */
+int hv_fault_hit(enum hv_fault_op op)
 {
+	struct hv_fault *f = &hv_proc.faults[op];
 	uint32_t seq = atomic_load(&hv_proc.reg->fault_seq), at, n;
 
 	if (seq != hv_proc.fault_seq)
 		fault_reload(seq);
-	at = atomic_load(map ? &hv_proc.fault_map_at : &hv_proc.fault_bind_at);
-	n = atomic_fetch_add(map ? &hv_proc.nr_maps : &hv_proc.nr_binds, 1) + 1;
-	return at && n == at ? -EINVAL : 0;
+	at = atomic_load(&f->at);
+	if (!at)
+		return 0;
+	n = atomic_fetch_add(&f->calls, 1) + 1;
+	if (n == at || (n > at && atomic_load(&f->onward)))
+		return -atomic_load(&f->err);
+	return 0;
 }
 
 /* ---- the toolstack's contract (hv.h) ---- */

@@ -268,7 +268,7 @@ static int sim_gnttab_map(struct xen_gnttab *g, uint32_t count, domid_t domid,
 		return -EINVAL;
 	if (!handle_alive(&g->h))
 		return -ESRCH;
-	r = hv_fault_hit(true);
+	r = hv_fault_hit(HV_FAULT_MAP);
 	if (r)
 		return r;
 	if (g->nr_mapped > g->max_grants || count > g->max_grants - g->nr_mapped)
@@ -403,6 +403,8 @@ static int16_t copy_one(struct xen_gnttab *g, struct xen_copy_seg *s)
  */
 static int sim_gnttab_copy(struct xen_gnttab *g, uint32_t count, struct xen_copy_seg *segs)
 {
+	int r;
+
 	for (uint32_t i = 0; i < count; i++) {
 		const struct xen_copy_seg *s = &segs[i];
 
@@ -418,6 +420,9 @@ static int sim_gnttab_copy(struct xen_gnttab *g, uint32_t count, struct xen_copy
 	}
 	if (!handle_alive(&g->h))
 		return -ESRCH;
+	r = hv_fault_hit(HV_FAULT_COPY);
+	if (r)
+		return r;
 	for (uint32_t i = 0; i < count; i++)
 		segs[i].status = copy_one(g, &segs[i]);
 	return 0;
@@ -480,16 +485,21 @@ static uint32_t alloc_page(struct hv_gnttab *gt)
 	return UINT32_MAX;
 }
 
-/* Under gt->lock: free refs granted so far (nobody knows them yet). */
-static void unshare_refs(struct xen_gntshr *s, struct hv_dom *d, const grant_ref_t *refs,
+/* Under gt->lock: end access to our refs; true when some are still mapped. */
+static bool unshare_refs(struct xen_gntshr *s, struct hv_dom *d, const grant_ref_t *refs,
 			 uint32_t n)
 {
+	bool deferred = false;
+
 	for (uint32_t i = 0; i < n; i++) {
 		const struct hv_act *act = &d->gt->act[refs[i]];
 
-		if (act->owner == s->h.slot + 1 && act->owner_gen == s->h.slot_gen)
+		if (act->owner == s->h.slot + 1 && act->owner_gen == s->h.slot_gen) {
 			hv_gt_end_access(d, refs[i]);
+			deferred |= act->owner != 0;
+		}
 	}
+	return deferred;
 }
 
 /*
@@ -551,6 +561,9 @@ static int sim_gntshr_share(struct xen_gntshr *s, domid_t domid, uint32_t count,
 		return -ENOSPC;
 	if (!handle_alive(&s->h) || !(d = hv_dom_get(s->h.domid)))
 		return -ESRCH;
+	r = hv_fault_hit(HV_FAULT_SHARE);
+	if (r)
+		return r;
 	rec = malloc(sizeof(*rec) + count * sizeof(rec->refs[0]));
 	if (!rec)
 		return -ENOMEM;
@@ -561,6 +574,11 @@ static int sim_gntshr_share(struct xen_gntshr *s, domid_t domid, uint32_t count,
 		return neg_errno();
 	}
 	r = grant_pages(s, d, domid, count, writable, rec->refs);
+	if (r == -ENOSPC || r == -ENOMEM) {
+		/* Refs or pages may be held by dead mappers: reclaim, retry once. */
+		hv_sweep();
+		r = grant_pages(s, d, domid, count, writable, rec->refs);
+	}
 	for (uint32_t i = 0; !r && i < count; i++) {
 		uint32_t page = d->gt->act[rec->refs[i]].page;
 
@@ -592,12 +610,17 @@ static void unshare_rec(struct xen_gntshr *s, struct shr_rec *rec)
 {
 	struct hv_dom *d = hv_dom_get_any(s->h.domid);
 
+	bool deferred = false;
+
 	munmap(rec->addr, (size_t)rec->count * XEN_PAGE_SIZE);
 	if (d && d->gen == s->h.dom_gen && !hv_lock(&d->gt->lock)) {
-		unshare_refs(s, d, rec->refs, rec->count);
+		deferred = unshare_refs(s, d, rec->refs, rec->count);
 		hv_unlock(&d->gt->lock);
 	}
 	free(rec);
+	/* Still mapped: if the mapper is dead, reclaiming it completes the free. */
+	if (deferred)
+		hv_sweep();
 }
 
 /* Only a whole earlier share can be unshared: anything else is -EINVAL. */
@@ -762,11 +785,19 @@ static int evt_begin(struct xen_evtchn *e, struct hv_dom **ret)
 static int sim_evtchn_bind_unbound(struct xen_evtchn *e, domid_t domid)
 {
 	struct hv_dom *d;
-	int r = hv_fault_hit(false);
+	int r = hv_fault_hit(HV_FAULT_BIND);
 
 	if (r || (r = evt_begin(e, &d)))
 		return r;
 	r = alloc_port(d);
+	if (r == -ENOSPC) {
+		/* Ports may be held by dead processes of this domain: reclaim, retry. */
+		hv_unlock(&hv_proc.reg->evt_lock);
+		hv_sweep();
+		if ((r = evt_begin(e, &d)))
+			return r;
+		r = alloc_port(d);
+	}
 	if (r > 0)
 		d->ev->port[r] = (struct hv_port){
 			.state = HV_ECS_UNBOUND,
@@ -822,7 +853,7 @@ static int sim_evtchn_bind_interdomain(struct xen_evtchn *e, domid_t domid,
 {
 	domid_t rdom = domid == DOMID_SELF ? e->h.domid : domid;
 	struct hv_dom *d;
-	int r = hv_fault_hit(false);
+	int r = hv_fault_hit(HV_FAULT_BIND);
 
 	for (int attempt = 0; !r; attempt++) {
 		bool busy = false;
@@ -832,7 +863,7 @@ static int sim_evtchn_bind_interdomain(struct xen_evtchn *e, domid_t domid,
 			return r;
 		r = bind_locked(e, d, rdom, remote_port, &busy);
 		hv_unlock(&hv_proc.reg->evt_lock);
-		if (!busy || attempt)
+		if ((!busy && r != -ENOSPC) || attempt)
 			return r;
 		/* Held by a process that may have died: reclaim, then retry once. */
 		hv_sweep();

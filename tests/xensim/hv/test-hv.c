@@ -698,6 +698,53 @@ static void reclaim_after_sigkill(void)
 	X->gntshr_close(s);
 }
 
+/* A frontend killed with SIGKILL: its grants end (deferred while mapped), its ports close. */
+static void reclaim_dead_granter(void)
+{
+	int to_p[2], status, fport, bport;
+	struct xen_gnttab *g, *g2;
+	struct xen_evtchn *b;
+	grant_ref_t ref;
+	domid_t remote;
+	uint8_t *bp;
+	void *p2;
+	pid_t pid;
+
+	REQUIRE(pipe(to_p) == 0);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		struct xen_gntshr *cs = NULL;
+		struct xen_evtchn *ce;
+		uint8_t *fp = share(&cs, 2, 1, 1, 1, &ref);
+
+		if (!fp || !(ce = evtchn_as(2)) || (fport = X->evtchn_bind_unbound(ce, 1)) <= 0)
+			_exit(2);
+		fp[0] = 0x31;
+		pipe_write(to_p[1], &ref, sizeof(ref));
+		pipe_write(to_p[1], &fport, sizeof(fport));
+		for (;;)
+			pause();	/* until killed */
+	}
+	REQUIRE(pipe_read(to_p[0], &ref, sizeof(ref)) && pipe_read(to_p[0], &fport, sizeof(fport)));
+	REQUIRE((g = gnttab_as(1)));
+	REQUIRE(X->gnttab_map(g, 1, 2, &ref, 1, (void **)&bp) == 0);
+	REQUIRE((b = evtchn_as(1)));
+	REQUIRE((bport = X->evtchn_bind_interdomain(b, 2, fport)) > 0);
+	kill(pid, SIGKILL);
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	REQUIRE((g2 = gnttab_as(1)));	/* an open sweeps */
+	CHECK(port_state(1, bport, &remote) == HV_ECS_UNBOUND && remote == 2);
+	CHECK(bp[0] == 0x31);
+	CHECK(X->gnttab_map(g2, 1, 2, &ref, 0, &p2) == -EINVAL);
+	CHECK(entry_flags(2, ref) == (GTF_permit_access | GTF_reading | GTF_writing));
+	CHECK(X->gnttab_unmap(g, bp, 1) == 0);
+	CHECK(entry_flags(2, ref) == 0);
+	X->gnttab_close(g2);
+	X->gnttab_close(g);
+	X->evtchn_close(b);
+}
+
 /* ---- fault knobs ---- */
 
 static void fault_nth_map(void)
@@ -724,6 +771,22 @@ static void fault_nth_map(void)
 		CHECK(X->gnttab_map(g, 1, 2, &ref, 0, &p[0]) == 0);
 		CHECK(X->gnttab_unmap(g, p[0], 1) == 0);
 	}
+	/* from the Nth on, with a chosen errno; other operations */
+	REQUIRE(hv_fault_set(dir, "map:2+=ENOMEM,copy:1,share:1=5") == 0);
+	CHECK(X->gnttab_map(g, 1, 2, &ref, 0, &p[0]) == 0);
+	CHECK(X->gnttab_map(g, 1, 2, &ref, 0, &p[1]) == -ENOMEM);
+	CHECK(X->gnttab_map(g, 1, 2, &ref, 0, &p[1]) == -ENOMEM);
+	CHECK(X->gnttab_unmap(g, p[0], 1) == 0);
+	uint8_t buf[8];
+	struct xen_copy_seg seg = {
+		.source.foreign = { .ref = ref, .domid = 2 }, .dest.virt = buf,
+		.len = 8, .flags = GNTCOPY_source_gref,
+	};
+	CHECK(X->gnttab_copy(g, 1, &seg) == -EINVAL);
+	CHECK(X->gnttab_copy(g, 1, &seg) == 0 && seg.status == GNTST_okay);
+	as_dom(2);
+	CHECK(X->gntshr_share(s, 1, 1, 1, &ref, (void **)&p[0]) == -EIO);
+	CHECK(X->gntshr_share(s, 1, 1, 1, &ref, (void **)&p[0]) == 0);
 	X->gnttab_close(g);
 	X->gntshr_close(s);
 }
@@ -876,6 +939,7 @@ int main(void)
 		{ "/hv/evtchn/bad-binds", evtchn_bad_binds },
 		{ "/hv/evtchn/rebind-after-unbind", evtchn_rebind_after_unbind },
 		{ "/hv/reclaim/after-sigkill", reclaim_after_sigkill },
+		{ "/hv/reclaim/dead-granter", reclaim_dead_granter },
 		{ "/hv/fault/nth-map", fault_nth_map },
 		{ "/hv/fault/env-nth-bind", fault_env_bind },
 		{ "/hv/env/missing", env_missing },
