@@ -254,7 +254,8 @@ static int disk_keyword(struct ts_disk *d, const char *key, const char *val, cha
 			return spec_err(err, errlen, "unknown value for specification: `%s'", val);
 		return 0;
 	}
-	if (!strncmp(key, "colo", 4) || !strcmp(key, "active-disk") ||
+	if (!strcmp(key, "colo-host") || !strcmp(key, "colo-port") ||
+	    !strcmp(key, "colo-export") || !strcmp(key, "active-disk") ||
 	    !strcmp(key, "hidden-disk"))
 		return spec_err(err, errlen, "COLO parameter `%s' is not supported by xensim",
 				key);
