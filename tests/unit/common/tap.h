@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
+#include <time.h>
 
 static int tap_count;
 static int tap_failed_cases;
@@ -42,6 +44,15 @@ static inline void tap_run(const char *name, void (*fn)(void))
 		tap_failed_cases++;
 	printf("%sok %d - %s\n", tap_case_failed ? "not " : "", tap_count, name);
 	fflush(stdout);
+}
+
+/* CLOCK_MONOTONIC in milliseconds, for bounded waits. */
+static inline uint64_t test_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static inline int tap_done(void)

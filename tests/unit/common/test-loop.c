@@ -10,26 +10,18 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "loop.h"
 #include "tap.h"
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* Turns the loop until *flag reaches want or 5 s pass. */
 static bool run_until(struct loop *l, const int *flag, int want)
 {
-	uint64_t end = mono_ms() + 5000;
+	uint64_t end = test_mono_ms() + 5000;
 
-	while (*flag < want && mono_ms() < end)
+	while (*flag < want && test_mono_ms() < end)
 		if (loop_run_once(l, 100) < 0)
 			return false;
 	return *flag >= want;
@@ -150,7 +142,7 @@ static void test_timer(void)
 {
 	struct tick once = { 0 }, periodic = { .stop_after = 3 }, now = { 0 };
 	struct loop *l;
-	uint64_t t0 = mono_ms();
+	uint64_t t0 = test_mono_ms();
 
 	REQUIRE(loop_new(&l) == 0);
 	CHECK(loop_add_timer(l, 20000, 0, on_tick, &once, &once.src) == 0);
@@ -161,10 +153,10 @@ static void test_timer(void)
 	/* Removed from its own callback after the third tick. */
 	CHECK(loop_run_once(l, 20) >= 0 && periodic.calls == 3);
 	/* The one-shot is not due for 20 ms after t0. */
-	if (mono_ms() - t0 < 15)
+	if (test_mono_ms() - t0 < 15)
 		CHECK(once.calls == 0);
 	CHECK(run_until(l, &once.calls, 1));
-	CHECK(mono_ms() - t0 >= 20);
+	CHECK(test_mono_ms() - t0 >= 20);
 	/* A one-shot fires once; re-arming makes it fire again. */
 	CHECK(loop_run_once(l, 30) >= 0 && once.calls == 1);
 	CHECK(loop_timer_set(once.src, 1000, 0) == 0);

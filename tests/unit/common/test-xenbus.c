@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "log.h"
 #include "loop.h"
@@ -257,19 +256,12 @@ static bool be_node_is(unsigned int fe, unsigned int devid, const char *node, co
 	return strcmp(buf, want) == 0;
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts_;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts_);
-	return (uint64_t)ts_.tv_sec * 1000u + (uint64_t)ts_.tv_nsec / 1000000u;
-}
 
 /* Turns the loop until cond holds, at most 5 s. */
 #define WAIT(cond)                                                                     \
 	({                                                                             \
-		uint64_t end_ = mono_ms() + 5000;                                      \
-		while (!(cond) && mono_ms() < end_)                                    \
+		uint64_t end_ = test_mono_ms() + 5000;                                      \
+		while (!(cond) && test_mono_ms() < end_)                                    \
 			loop_run_once(loop, 20);                                       \
 		if (!(cond))                                                           \
 			printf("# %s:%d: timed out waiting for %s\n", __FILE__, __LINE__, \
@@ -280,9 +272,9 @@ static uint64_t mono_ms(void)
 /* Turns the loop until a 100 ms round brings no event (at most 5 s). */
 static void settle(void)
 {
-	uint64_t end = mono_ms() + 5000;
+	uint64_t end = test_mono_ms() + 5000;
 
-	while (mono_ms() < end)
+	while (test_mono_ms() < end)
 		if (loop_run_once(loop, 100) == 0)
 			break;
 }
@@ -749,15 +741,9 @@ int main(int argc, char **argv)
 	unsigned int i;
 	int r;
 
-	r = xsd_start(&xsd, argc > 1 ? argv[1] : NULL);
-	if (r == -ENOENT) {
-		printf("1..0 # SKIP xensim-xenstored not given\n");
-		return 77;
-	}
-	if (r < 0) {
-		printf("Bail out! xensim-xenstored did not start: %s\n", strerror(-r));
-		return 1;
-	}
+	r = xsd_start_tap(&xsd, argc, argv);
+	if (r)
+		return r;
 	log_init("test-xenbus");
 	if (getenv("TEST_XENBUS_DEBUG"))
 		log_set_max_level(LOG_DEBUG);

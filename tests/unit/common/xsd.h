@@ -67,6 +67,25 @@ static inline int xsd_start(struct xsd *x, const char *exe)
 	return 0;
 }
 
+/*
+ * xsd_start for a TAP test whose argv[1] is the daemon: 0 when running,
+ * otherwise the exit code to return (77 skip when no daemon was given).
+ */
+static inline int xsd_start_tap(struct xsd *x, int argc, char **argv)
+{
+	int r = xsd_start(x, argc > 1 ? argv[1] : NULL);
+
+	if (r == -ENOENT) {
+		printf("1..0 # SKIP xensim-xenstored not given\n");
+		return 77;
+	}
+	if (r < 0) {
+		printf("Bail out! xensim-xenstored did not start: %s\n", strerror(-r));
+		return 1;
+	}
+	return 0;
+}
+
 static inline int xsd_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 {
 	(void)st;
