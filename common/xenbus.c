@@ -70,6 +70,7 @@ struct xb_device {
 	enum xenbus_state node_state;	/* our `state` node as last read */
 	enum xenbus_state fe_at_close;	/* frontend state when we went Closed */
 	bool online;
+	bool was_online;		/* online=1 was seen: a later 0 is a removal */
 	bool script;			/* a hotplug script runs for this device */
 	bool hotplug_ok;		/* hotplug-status = connected */
 	bool hotplug_error;		/* hotplug-status = error */
@@ -320,6 +321,7 @@ static int dev_refresh(struct xb_device *d)
 		return -ENOENT;
 	/* Toolstack nodes: missing online means offline (xenbus_dev_is_online). */
 	d->online = read_node_uint(d, "online", 1, 0, &v) == 0 && v == 1;
+	d->was_online |= d->online;
 	d->node_state = XenbusStateUnknown;
 	if (read_node_uint(d, "state", XB_STATE_MAX, STORE_NO_DEFAULT, &v) == 0)
 		d->node_state = (enum xenbus_state)v;
@@ -381,7 +383,13 @@ static enum xenbus_state next_hop(enum xenbus_state from, enum xenbus_state to)
 
 static bool want_close(const struct xb_device *d)
 {
-	return d->fatal || d->invalid || d->stale || !d->online || d->hotplug_error ||
+	/*
+	 * online=0 closes only after online=1 was seen: a toolstack that
+	 * writes the nodes one by one has not said "online" yet, and an
+	 * offline device that never connected just waits in InitWait.
+	 */
+	return d->fatal || d->invalid || d->stale || (!d->online && d->was_online) ||
+	       d->hotplug_error ||
 	       (d->node_state == XenbusStateClosing && d->state != XenbusStateClosing) ||
 	       d->fe_state == XenbusStateClosing || d->fe_state == XenbusStateClosed ||
 	       (d->fe_state == XenbusStateUnknown && d->fe_seen);

@@ -91,8 +91,14 @@ int xb_bus_new(struct loop *l, struct xs_handle *xs, domid_t self,
  * a later event rescans. 0 keeps the current value. Defaults:
  * XB_DEFAULT_MAX_DEVICES, XB_DEFAULT_MAX_PER_DOMAIN.
  */
-#define XB_DEFAULT_MAX_DEVICES 512
-#define XB_DEFAULT_MAX_PER_DOMAIN 64
+/*
+ * Each device costs one xenstore watch (its frontend's state) and the
+ * driver domain's xenstored watch quota is 128 by default (Xen's
+ * tools/xenstored quota-nb-watch-per-domain): beyond it, store_watch fails
+ * and the device is closed with an error node.
+ */
+#define XB_DEFAULT_MAX_DEVICES 120
+#define XB_DEFAULT_MAX_PER_DOMAIN 32
 void xb_bus_set_limits(struct xb_bus *b, unsigned max_devices, unsigned max_per_domain);
 /* Registers the watches and scans what exists now. */
 int xb_bus_start(struct xb_bus *b);

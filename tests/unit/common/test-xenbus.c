@@ -38,6 +38,7 @@ struct rec {
 	unsigned int devid;
 	int probe, connect, disconnect, remove, reattach, changed;
 	int fail_probe;		/* probe returns this if non-zero */
+	bool fatal_in_connect;	/* connect calls xb_dev_fatal itself */
 	struct xb_device *d;
 	char last_changed[64];
 };
@@ -78,6 +79,8 @@ static int t_connect(struct xb_device *d)
 	int ret;
 
 	r->connect++;
+	if (r->fatal_in_connect)
+		return xb_dev_fatal(d, -E2BIG, "ring order %d too big", 9);
 	snprintf(path, sizeof(path), "%s/ring-ref", xb_dev_frontend_path(d));
 	ret = store_read_uint(xb_dev_xs(d), XBT_NULL, path, UINT32_MAX, STORE_NO_DEFAULT, &ref);
 	if (ret < 0)
@@ -145,6 +148,7 @@ struct attach {
 	unsigned int fe, devid;
 	const char *script;
 	const char *frontend;	/* override the backend's frontend node */
+	bool no_online;		/* leave `online` out (written later) */
 	int be_state, fe_state;
 };
 
@@ -171,8 +175,10 @@ static int attach_txn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 	r |= store_write(xs, t, p, a->frontend ? a->frontend : fe);
 	snprintf(p, sizeof(p), "%s/frontend-id", bk);
 	r |= store_printf(xs, t, p, "%u", a->fe);
-	snprintf(p, sizeof(p), "%s/online", bk);
-	r |= store_write(xs, t, p, "1");
+	if (!a->no_online) {
+		snprintf(p, sizeof(p), "%s/online", bk);
+		r |= store_write(xs, t, p, "1");
+	}
 	snprintf(p, sizeof(p), "%s/state", bk);
 	r |= store_printf(xs, t, p, "%d", a->be_state ? a->be_state : 1);
 	if (a->script) {
@@ -736,6 +742,85 @@ static void test_hostile_frontend_state(void)
 	remove_nodes(2, 120);
 }
 
+/* A toolstack that writes `online` last: nothing closes, connect waits for it. */
+static void test_online_late(void)
+{
+	struct rec *r = rec_of(121);
+	char p[256];
+
+	REQUIRE(bus_up(&drv));
+	REQUIRE(attach((struct attach){ .fe = 2, .devid = 121, .no_online = true }) == 0);
+	CHECK(WAIT(be_state(2, 121) == XenbusStateInitWait));
+	fe_write(2, 121, "ring-ref", "8");
+	fe_state(2, 121, XenbusStateInitialised);
+	settle();
+	CHECK(be_state(2, 121) == XenbusStateInitWait && r->connect == 0);
+	bepath(p, sizeof(p), 2, 121, "online");
+	CHECK(store_write(ts, XBT_NULL, p, "1") == 0);
+	CHECK(WAIT(be_state(2, 121) == XenbusStateConnected));
+	CHECK(r->connect == 1);
+	bus_down();
+	remove_nodes(2, 121);
+}
+
+static void test_reannounce(void)
+{
+	struct rec *r = rec_of(122);
+
+	REQUIRE(bus_up(&drv));
+	REQUIRE(attach((struct attach){ .fe = 2, .devid = 122 }) == 0);
+	CHECK(WAIT(be_state(2, 122) == XenbusStateInitWait));
+	REQUIRE(r->d);
+	CHECK(xb_dev_reannounce(r->d, "sectors", "1") == -EINVAL);	/* not Connected */
+	fe_write(2, 122, "ring-ref", "8");
+	fe_state(2, 122, XenbusStateInitialised);
+	CHECK(WAIT(be_state(2, 122) == XenbusStateConnected));
+	CHECK(xb_dev_reannounce(r->d, "sectors", "4096") == 0);
+	CHECK(be_node_is(2, 122, "sectors", "4096"));
+	CHECK(be_state(2, 122) == XenbusStateConnected);
+	settle();
+	CHECK(r->connect == 1 && r->disconnect == 0);
+	bus_down();
+	remove_nodes(2, 122);
+}
+
+/* The toolstack pulls the nodes from under a Connected device (xl destroy -f). */
+static void test_backend_removed_while_connected(void)
+{
+	struct rec *r = rec_of(123);
+	char p[256];
+
+	REQUIRE(bus_up(&drv));
+	REQUIRE(bring_up(2, 123));
+	remove_nodes(2, 123);
+	CHECK(WAIT(r->remove == 1));
+	CHECK(r->disconnect == 1);
+	settle();
+	bepath(p, sizeof(p), 2, 123, NULL);
+	CHECK(store_exists(ts, XBT_NULL, p) == 0);
+	CHECK(xb_bus_count(bus, XenbusStateConnected) == 0);
+	bus_down();
+}
+
+/* A driver that reports its own failure: its message, written once. */
+static void test_driver_fatal_in_connect(void)
+{
+	struct rec *r = rec_of(124);
+	char want[64];
+
+	r->fatal_in_connect = true;
+	REQUIRE(bus_up(&drv));
+	REQUIRE(attach((struct attach){ .fe = 2, .devid = 124 }) == 0);
+	CHECK(WAIT(be_state(2, 124) == XenbusStateInitWait));
+	fe_state(2, 124, XenbusStateInitialised);
+	CHECK(WAIT(be_state(2, 124) == XenbusStateClosed));
+	snprintf(want, sizeof(want), "%d ring order 9 too big", E2BIG);
+	CHECK(be_node_is(2, 124, "error", want));
+	CHECK(r->connect == 1 && r->disconnect == 1);
+	bus_down();
+	remove_nodes(2, 124);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned int i;
@@ -775,6 +860,10 @@ int main(int argc, char **argv)
 	tap_run("/xenbus/limits", test_limits);
 	tap_run("/xenbus/reattach", test_reattach);
 	tap_run("/xenbus/hostile_frontend_state", test_hostile_frontend_state);
+	tap_run("/xenbus/online_late", test_online_late);
+	tap_run("/xenbus/reannounce", test_reannounce);
+	tap_run("/xenbus/backend_removed_while_connected", test_backend_removed_while_connected);
+	tap_run("/xenbus/driver_fatal_in_connect", test_driver_fatal_in_connect);
 
 	if (bus)
 		xb_bus_free(bus);
