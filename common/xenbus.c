@@ -16,6 +16,12 @@
  * facts (fatal, probed, connected, whether the frontend acknowledged our
  * close).
  *
+ * Xen's user-space backend tools/9pfsd/xen-9pfsd.c has the same shape
+ * (scan backend/<type>, one watch on each frontend's state, the state node
+ * re-read on every event, a missing one taken as Closed); we differ in
+ * parsing every value strictly (it uses strtoul, which takes " +1"),
+ * bounding the device count, and keeping state per bus, not in globals.
+ *
  * Loop thread only. Nothing here exits or asserts on what the toolstack or a
  * guest wrote; every frontend value is parsed strictly (store.h). Devices
  * leave the bus list at once but are freed from a deferred call, never
