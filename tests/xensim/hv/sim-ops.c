@@ -382,11 +382,13 @@ static int16_t copy_one(struct xen_gnttab *g, struct xen_copy_seg *s)
 		return GNTST_general_error;
 	if (sg) {
 		st = copy_side(sd, s->source.foreign.ref, g->h.domid, false, &page);
-		src = page + s->source.foreign.offset;
+		if (st == GNTST_okay)
+			src = page + s->source.foreign.offset;
 	}
 	if (st == GNTST_okay && dg) {
 		st = copy_side(dd, s->dest.foreign.ref, g->h.domid, true, &page);
-		dst = page + s->dest.foreign.offset;
+		if (st == GNTST_okay)
+			dst = page + s->dest.foreign.offset;
 	}
 	if (st == GNTST_okay)
 		memmove(dst, src, s->len);
