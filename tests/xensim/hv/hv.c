@@ -388,10 +388,8 @@ static void gt_free_ref(struct hv_dom *d, uint32_t ref)
 	e->domid = 0;
 	e->frame = 0;
 	if (page < gt->mem_pages) {
-		/* Give the memory back; a page is zero when next shared. */
-		if (fallocate(d->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			      (off_t)page * XEN_PAGE_SIZE, XEN_PAGE_SIZE))
-			memset(d->mem + (size_t)page * XEN_PAGE_SIZE, 0, XEN_PAGE_SIZE);
+		/* Scrubbed as it is freed: a page is zero when next shared. */
+		memset(d->mem + (size_t)page * XEN_PAGE_SIZE, 0, XEN_PAGE_SIZE);
 		gt->page_used[page] = 0;
 	}
 	memset(act, 0, sizeof(*act));

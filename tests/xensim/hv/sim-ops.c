@@ -581,11 +581,14 @@ static int sim_gntshr_share(struct xen_gntshr *s, domid_t domid, uint32_t count,
 		hv_sweep();
 		r = grant_pages(s, d, domid, count, writable, rec->refs);
 	}
-	for (uint32_t i = 0; !r && i < count; i++) {
+	/* Our own grants: their pages cannot change under us. One mmap per page run. */
+	for (uint32_t i = 0, n; !r && i < count; i += n) {
 		uint32_t page = d->gt->act[rec->refs[i]].page;
 
-		if (mmap(addr + (size_t)i * XEN_PAGE_SIZE, XEN_PAGE_SIZE, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_FIXED, d->mem_fd,
+		for (n = 1; i + n < count && d->gt->act[rec->refs[i + n]].page == page + n; n++)
+			;
+		if (mmap(addr + (size_t)i * XEN_PAGE_SIZE, (size_t)n * XEN_PAGE_SIZE,
+			 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, d->mem_fd,
 			 (off_t)page * XEN_PAGE_SIZE) == MAP_FAILED) {
 			r = neg_errno();
 			if (!hv_lock(&d->gt->lock)) {

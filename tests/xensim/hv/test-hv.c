@@ -341,6 +341,7 @@ static void share_limits(void)
 	CHECK(fp[4096 * 1023] == 0);
 	CHECK(X->gntshr_share(s, 1, 1, 1, &more, &p) == -ENOSPC);
 	CHECK(X->gntshr_share(s, 1, 0, 1, &more, &p) == -EINVAL);
+	memset(fp, 0xff, 1024 * 4096);	/* freed pages are scrubbed (checked below) */
 	CHECK(X->gntshr_unshare(s, fp, 1024) == 0);
 	CHECK(X->gntshr_share(s, 1, 1, 1, &more, &p) == 0);
 	X->gntshr_close(s);
@@ -354,9 +355,14 @@ static void share_limits(void)
 	/* the domain's memory (8 MiB here) runs out before a raised limit */
 	setenv("XENSIM_GNTALLOC_LIMIT", "4096", 1);
 	s = NULL;
-	REQUIRE(share(&s, 2, 1, 1024, 1, refs));
+	REQUIRE((fp = share(&s, 2, 1, 1024, 1, refs)));
 	REQUIRE(X->gntshr_share(s, 1, 1024, 1, refs, &p) == 0);
 	CHECK(X->gntshr_share(s, 1, 1, 1, &more, &p) == -ENOMEM);
+	/* all of the domain's memory is shared now, and all of it reads zero */
+	bool zero = true;
+	for (size_t i = 0; i < 1024 * 4096; i++)
+		zero &= !fp[i] && !((uint8_t *)p)[i];
+	CHECK(zero);
 	X->gntshr_close(s);
 	unsetenv("XENSIM_GNTALLOC_LIMIT");
 }
