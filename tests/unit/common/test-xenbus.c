@@ -15,6 +15,7 @@
  * checked after the loop has gone quiet (a round with no events).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -821,6 +822,87 @@ static void test_driver_fatal_in_connect(void)
 	remove_nodes(2, 124);
 }
 
+/* Our own stderr, redirected into a pipe while a case runs. */
+static int capture_begin(int *saved)
+{
+	int p[2];
+
+	fflush(stderr);
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -1;
+	*saved = dup(STDERR_FILENO);
+	dup2(p[1], STDERR_FILENO);
+	close(p[1]);
+	return p[0];
+}
+
+static void capture_end(int rd, int saved, char *buf, size_t size)
+{
+	size_t len = 0;
+	ssize_t n;
+
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	while (len < size - 1 && (n = read(rd, buf + len, size - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(rd);
+}
+
+/* True if the lines appear in this order in text. */
+static bool in_order(const char *text, const char *const *lines, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const char *at = strstr(text, lines[i]);
+
+		if (!at) {
+			printf("# missing or out of order: \"%s\"\n", lines[i]);
+			return false;
+		}
+		text = at + strlen(lines[i]);
+	}
+	return true;
+}
+
+/*
+ * Each hop of the walk is one write of the state node, logged after it:
+ * the intermediate states are written, not skipped.
+ */
+static void test_walk_writes_every_state(void)
+{
+	static const char *const want[] = {
+		"vbd 2/125: Initialising -> InitWait",
+		"vbd 2/125: InitWait -> Connected",
+		/* Re-initialised under Connected: the whole way round. */
+		"vbd 2/125: Connected -> Closing",
+		"vbd 2/125: Closing -> Closed",
+		"vbd 2/125: Closed -> InitWait",
+		/* A fatal error before connecting. */
+		"vbd 2/125: InitWait -> Closing",
+		"vbd 2/125: Closing -> Closed",
+	};
+	static char text[16384];
+	struct rec *r = rec_of(125);
+	int saved = -1, rd;
+
+	REQUIRE(bus_up(&drv));
+	log_set_max_level(LOG_INFO);
+	rd = capture_begin(&saved);
+	REQUIRE(rd >= 0);
+	CHECK(bring_up(2, 125));
+	fe_state(2, 125, XenbusStateInitialising);
+	CHECK(WAIT(be_state(2, 125) == XenbusStateInitWait));
+	CHECK(r->d && xb_dev_fatal(r->d, -EIO, "test") == -EIO);
+	CHECK(be_state(2, 125) == XenbusStateClosed);
+	capture_end(rd, saved, text, sizeof(text));
+	log_set_max_level(getenv("TEST_XENBUS_DEBUG") ? LOG_DEBUG : LOG_WARNING);
+	CHECK(in_order(text, want, sizeof(want) / sizeof(want[0])));
+	bus_down();
+	remove_nodes(2, 125);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned int i;
@@ -864,6 +946,7 @@ int main(int argc, char **argv)
 	tap_run("/xenbus/reannounce", test_reannounce);
 	tap_run("/xenbus/backend_removed_while_connected", test_backend_removed_while_connected);
 	tap_run("/xenbus/driver_fatal_in_connect", test_driver_fatal_in_connect);
+	tap_run("/xenbus/walk_writes_every_state", test_walk_writes_every_state);
 
 	if (bus)
 		xb_bus_free(bus);
