@@ -56,8 +56,8 @@ static void test_plain(void)
 	log_warn("w");
 	log_notice("n");
 	log_info("i");
-	CHECK(strcmp(captured(), "test-log: warning: w\ntest-log: notice: n\ntest-log: info: i\n") ==
-	      0);
+	CHECK(strcmp(captured(),
+		     "test-log: warning: w\ntest-log: notice: n\ntest-log: info: i\n") == 0);
 }
 
 static void test_journal(void)

@@ -147,7 +147,8 @@ static inline bool xsd_introduce(struct xs_handle *dom0, unsigned int domid)
 /* XS_CONTROL as dom0: e.g. xsd_control(h, "merge-watches", "on"). */
 static inline bool xsd_control(struct xs_handle *dom0, const char *cmd, const char *arg)
 {
-	char *r = xs_control_command(dom0, cmd, (void *)arg, arg ? (unsigned int)strlen(arg) + 1 : 0);
+	unsigned int len = arg ? (unsigned int)strlen(arg) + 1 : 0;
+	char *r = xs_control_command(dom0, cmd, (void *)arg, len);
 
 	bool ok = r != NULL;
 
