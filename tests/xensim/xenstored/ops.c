@@ -334,7 +334,7 @@ static int do_watch(struct xsd_conn *c, char *p, uint32_t len)
 {
 	char path[XSD_PATH_BUF];
 	const char *v[2];
-	struct xsd_watch *w;
+	struct xsd_watch *w, **pw;
 	bool relative;
 	int err;
 
@@ -364,8 +364,10 @@ static int do_watch(struct xsd_conn *c, char *p, uint32_t len)
 	w->id = ++next_id;
 	if (relative)
 		w->prefix_len = (uint32_t)(strlen(path) - strlen(v[0]));
-	w->next = c->watches;
-	c->watches = w;
+	/* Appended: events go out in registration order, as watch.c list_add_tail(). */
+	for (pw = &c->watches; *pw; pw = &(*pw)->next)
+		;
+	*pw = w;
 	c->dom->nwatches++;
 	ack(c);
 	xsd_event(c, w, w->path + w->prefix_len);

@@ -655,14 +655,26 @@ int xsd_strings_to_perms(const char *s, uint32_t count, struct xsd_perm *out)
 	return 0;
 }
 
-static void orphan_sub(struct xsd_tree *t, struct xsd_node *n, uint32_t domid)
+static void orphan_sub(struct xsd_tree *t, struct xsd_node *n, char *path, size_t len,
+		       uint32_t domid)
 {
-	for (uint32_t i = 0; i < n->nkids; i++)
-		orphan_sub(t, n->kids[i], domid);
-	if (n->perms[0].id == domid) {
-		n->perms[0].id = 0;
-		t->owned[domid]--;
-		t->owned[0]++;
+	for (uint32_t i = 0; i < n->nkids;) {
+		struct xsd_node *k = n->kids[i];
+		size_t kl = strlen(k->name);
+
+		if (len + 1 + kl >= XSD_PATH_BUF) {
+			i++;
+			continue;
+		}
+		path[len] = '/';
+		memcpy(path + len + 1, k->name, kl + 1);
+		if (k->perms[0].id == domid) {
+			rm_sub(t, k, path, len + 1 + kl, true);
+		} else {
+			orphan_sub(t, k, path, len + 1 + kl, domid);
+			i++;
+		}
+		path[len] = '\0';
 	}
 	for (uint32_t i = 1; i < n->nperms; i++) {
 		if (n->perms[i].id != domid)
@@ -673,8 +685,14 @@ static void orphan_sub(struct xsd_tree *t, struct xsd_node *n, uint32_t domid)
 	}
 }
 
-/* Xen 4.17 domain.c domain_tree_remove() (XSA-322): nothing keeps a dead domain's rights. */
+/*
+ * Xen 4.17 domain.c domain_tree_remove() (XSA-322, without --keep-orphans): every subtree
+ * whose root the dead domain owns is removed, firing watches as any removal does; entries
+ * naming it in other nodes' ACLs go too, so a later domain with the same id inherits nothing.
+ */
 void xsd_tree_orphan(struct xsd_tree *t, uint32_t domid)
 {
-	orphan_sub(t, t->root, domid);
+	char path[XSD_PATH_BUF] = "";
+
+	orphan_sub(t, t->root, path, 0, domid);
 }

@@ -128,7 +128,7 @@ int xsd_strings_to_perms(const char *s, uint32_t count, struct xsd_perm *out);
 /* Strict decimal domid parse: 0 or EINVAL. */
 int xsd_parse_domid(const char *s, uint32_t *out);
 
-/* A domain went away: its nodes pass to dom0, its ACL entries go (XSA-322). */
+/* A domain went away: the subtrees it owns are removed, its ACL entries go (XSA-322). */
 void xsd_tree_orphan(struct xsd_tree *t, uint32_t domid);
 
 #endif

@@ -492,7 +492,8 @@ int xsd_domain_introduce(uint32_t domid)
 
 /*
  * domain.c do_release(): the domain's connections go without firing their watches, its
- * socket goes, its nodes pass to dom0 (4.17 XSA-322 behaviour), then @releaseDomain fires.
+ * socket goes, the nodes it owns are removed (4.17 XSA-322 behaviour, watches fire), then
+ * @releaseDomain fires.
  */
 int xsd_domain_release(uint32_t domid)
 {
