@@ -432,8 +432,8 @@ static int next_devid(struct ts_host *h, unsigned domid, const char *kind)
 static int nic_setdefault(struct ts_host *h, struct ts_nic *n, unsigned domid,
 			  struct ts_device *d)
 {
+	char buf[TS_PATH_MAX], *script;
 	uint8_t r[3];
-	char buf[TS_PATH_MAX];
 
 	if (!n->mtu)
 		n->mtu = 1500;		/* LIBXL_DEVICE_NIC_MTU_DEFAULT */
@@ -450,9 +450,9 @@ static int nic_setdefault(struct ts_host *h, struct ts_nic *n, unsigned domid,
 	}
 	if (!n->bridge)
 		n->bridge = strdup("xenbr0");
-	abs_script(n->script ? n->script : "vif-bridge", buf, sizeof(buf));
+	script = strdup(abs_script(n->script ? n->script : "vif-bridge", buf, sizeof(buf)));
 	free(n->script);
-	n->script = strdup(n->script && n->script[0] == '/' ? n->script : buf);
+	n->script = script;
 	if (!n->bridge || !n->script)
 		return -ENOMEM;
 	d->domid = domid;

@@ -637,17 +637,29 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static bool matches(struct ts_host *h, const char *path, const char *want, bool or_gone)
+enum wait_kind { WAIT_VALUE, WAIT_VALUE_OR_GONE, WAIT_GONE, WAIT_EXISTS };
+
+static bool matches(struct ts_host *h, const char *path, const char *want, enum wait_kind k)
 {
 	char *v = ts_xs_read(h, XBT_NULL, path);
-	bool m = want ? (v ? !strcmp(v, want) : or_gone) : !v;
+	bool m;
 
+	switch (k) {
+	case WAIT_GONE:
+		m = !v;
+		break;
+	case WAIT_EXISTS:
+		m = v != NULL;
+		break;
+	default:
+		m = v ? !strcmp(v, want) : k == WAIT_VALUE_OR_GONE;
+	}
 	free(v);
 	return m;
 }
 
-int ts_xs_wait(struct ts_host *h, const char *path, const char *want, bool or_gone,
-	       int timeout_ms)
+static int wait_for(struct ts_host *h, const char *path, const char *want, enum wait_kind kind,
+		    int timeout_ms)
 {
 	long long deadline = now_ms() + timeout_ms;
 	struct pollfd pfd = { .events = POLLIN };
@@ -662,7 +674,7 @@ int ts_xs_wait(struct ts_host *h, const char *path, const char *want, bool or_go
 		long long left = deadline - now_ms();
 
 		/* re-read on every event: watches coalesce and fire on registration */
-		if (matches(h, path, want, or_gone)) {
+		if (matches(h, path, want, kind)) {
 			r = 0;
 			break;
 		}
@@ -677,4 +689,17 @@ int ts_xs_wait(struct ts_host *h, const char *path, const char *want, bool or_go
 	}
 	xs_unwatch(h->xs, path, token);
 	return r;
+}
+
+int ts_xs_wait(struct ts_host *h, const char *path, const char *want, bool or_gone,
+	       int timeout_ms)
+{
+	enum wait_kind k = !want ? WAIT_GONE : or_gone ? WAIT_VALUE_OR_GONE : WAIT_VALUE;
+
+	return wait_for(h, path, want, k, timeout_ms);
+}
+
+int ts_xs_wait_exists(struct ts_host *h, const char *path, int timeout_ms)
+{
+	return wait_for(h, path, NULL, WAIT_EXISTS, timeout_ms);
 }

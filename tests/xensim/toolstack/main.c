@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -29,6 +31,7 @@ static const char main_usage[] =
 	"  network-detach DIR DOMID DEVID|MAC detach it\n"
 	"  devd DIR DOMID [-F]            run hotplug scripts in a driver domain (xl devd)\n"
 	"  dump DIR [PATH] [--symbolic]   print the store with permissions\n"
+	"  wait DIR PATH [VALUE] [-t SECS] wait until PATH reads VALUE (or exists)\n"
 	"\n"
 	"DOMID is a domain id or name. Exit status: 0 done, 1 failed, 2 bad usage.\n"
 	"See docs/xensim.md.\n";
@@ -104,6 +107,44 @@ int cmd_down(int argc, char **argv)
 	return r ? TS_EXIT_FAIL : 0;
 }
 
+static const char wait_usage[] =
+	"usage: xensim wait DIR PATH [VALUE] [-t SECS]\n"
+	"  Waits (on a xenstore watch, as dom0) until PATH reads VALUE, or until it\n"
+	"  exists when no VALUE is given; at most SECS seconds (default 10). Exit 0\n"
+	"  when it does, 1 on timeout. For scripts: no polling loops needed.\n";
+
+static int cmd_wait(int argc, char **argv)
+{
+	struct ts_host h;
+	int timeout = 10, c, r;
+	char *v;
+
+	if (ts_want_help(argc, argv, wait_usage))
+		return 0;
+	while ((c = getopt(argc, argv, "t:")) != -1) {
+		if (c != 't' || (timeout = atoi(optarg)) < 0)
+			return ts_usage_error(wait_usage, "bad option");
+	}
+	if (argc - optind < 2 || argc - optind > 3)
+		return ts_usage_error(wait_usage, "expected DIR PATH [VALUE]");
+	if (ts_host_init(&h, argv[optind]) || ts_host_open(&h))
+		return TS_EXIT_FAIL;
+	if (argc - optind == 3) {
+		r = ts_xs_wait(&h, argv[optind + 1], argv[optind + 2], false, timeout * 1000);
+	} else {
+		/* "exists": wait for the absence to end */
+		r = ts_xs_wait_exists(&h, argv[optind + 1], timeout * 1000);
+	}
+	if (r) {
+		v = ts_xs_read(&h, XBT_NULL, argv[optind + 1]);
+		ts_err("%s is %s%s%s after %d s", argv[optind + 1], v ? "\"" : "absent",
+		       v ? v : "", v ? "\"" : "", timeout);
+		free(v);
+	}
+	ts_host_close(&h);
+	return r ? TS_EXIT_FAIL : 0;
+}
+
 static const struct verb {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -120,6 +161,7 @@ static const struct verb {
 	{ "network-detach", cmd_network_detach },
 	{ "devd", cmd_devd },
 	{ "dump", cmd_dump },
+	{ "wait", cmd_wait },
 };
 
 int main(int argc, char **argv)

@@ -89,6 +89,8 @@ void ts_xs_path_cleanup(struct ts_host *h, xs_transaction_t t, const char *path)
  */
 int ts_xs_wait(struct ts_host *h, const char *path, const char *want, bool or_gone,
 	       int timeout_ms);
+/* Waits until `path` exists. 0, -ETIMEDOUT or -errno. */
+int ts_xs_wait_exists(struct ts_host *h, const char *path, int timeout_ms);
 
 /* --- domain.c ------------------------------------------------------------ */
 

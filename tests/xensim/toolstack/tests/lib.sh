@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Sourced by the toolstack's CLI tests: a fresh host directory under /tmp
 # (short: the xenstored sockets must fit in sun_path), a teardown that leaves
-# nothing running, and small assertion helpers. Needs XENSIM (the binary).
+# nothing running, and small assertion helpers. Needs XENSIM (the binary);
+# TS_KEEP=1 keeps the directory (logs) for a post-mortem.
 set -euo pipefail
 
 : "${XENSIM:?XENSIM must name the xensim binary}"
@@ -12,7 +13,11 @@ ts_cleanup() {
 	local p
 	for p in "${TS_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	"$XENSIM" down "$TS_DIR" >/dev/null 2>&1 || true
-	rm -rf "$TS_DIR"
+	if [ -n "${TS_KEEP:-}" ]; then
+		echo "kept $TS_DIR" >&2
+	else
+		rm -rf "$TS_DIR"
+	fi
 }
 trap ts_cleanup EXIT
 
