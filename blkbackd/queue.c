@@ -30,6 +30,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -86,6 +87,7 @@ struct qreq {
 
 struct blk_queue {
 	struct blk_queue_cfg cfg;
+	char name[96];		/* cfg.name points here */
 	const struct xen_ops *ops;
 	struct xen_gnttab *gt;
 	struct xen_evtchn *ev;
@@ -696,6 +698,8 @@ int blk_queue_start(const struct blk_queue_cfg *cfg, struct blk_queue **ret)
 	if (!q)
 		return -ENOMEM;
 	q->cfg = *cfg;
+	snprintf(q->name, sizeof(q->name), "%s", cfg->name);
+	q->cfg.name = q->name;
 	q->ops = cfg->ops;
 	q->lim = cfg->limits;
 	q->stop_fd = -1;

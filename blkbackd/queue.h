@@ -30,7 +30,7 @@
 
 struct blk_queue_cfg {
 	const struct xen_ops *ops;
-	const char *name;		/* "vbd 5/51712 q0", for logs */
+	const char *name;		/* "vbd 5/51712 q0", for logs (copied) */
 	domid_t domid;			/* the frontend */
 	enum blk_abi abi;
 	unsigned nr_ring_pages;		/* 1 .. BLK_MAX_RING_PAGES, power of two */
