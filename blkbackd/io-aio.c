@@ -198,32 +198,37 @@ static int64_t sync_fallback(struct aio_ioq *q, struct blk_io *io, int r)
 	return r;
 }
 
+static bool synchronous(const struct aio_ioq *q, const struct blk_io *io)
+{
+	return io->op == BLK_IO_DISCARD || io->op == BLK_IO_SECURE_DISCARD ||
+	       (io->op == BLK_IO_WRITE && q->st->readonly);
+}
+
 static int aio_submit(struct blk_ioq *bq, struct blk_io **ios, unsigned n)
 {
 	struct aio_ioq *q = to_ioq(bq);
-	unsigned taken = 0;
+	struct iocb *cbs[64];
+	unsigned taken = 0, k;
+	int r;
 
 	while (taken < n) {
 		struct blk_io *io = ios[taken];
-		struct iocb *cb = (struct iocb *)io->priv;
-		int r;
 
-		if (io->op == BLK_IO_DISCARD || io->op == BLK_IO_SECURE_DISCARD) {
-			io->res = sync_discard(q, io);
+		if (synchronous(q, io)) {
+			io->res = io->op == BLK_IO_WRITE ? -EROFS : sync_discard(q, io);
 			done_push(q, io);
 			taken++;
 			continue;
 		}
-		if (io->op == BLK_IO_WRITE && q->st->readonly) {
-			io->res = -EROFS;
-			done_push(q, io);
-			taken++;
-			continue;
+		/* A run of aio commands goes to the kernel in one io_submit. */
+		for (k = 0; taken + k < n && k < 64 && !synchronous(q, ios[taken + k]); k++) {
+			prep(q, ios[taken + k]);
+			cbs[k] = (struct iocb *)ios[taken + k]->priv;
 		}
-		prep(q, io);
-		r = io_submit(q->ctx, 1, &cb);
-		if (r == 1) {
-			taken++;
+		r = io_submit(q->ctx, k, cbs);
+		if (r > 0) {
+			/* Fewer than k: the next call meets the refused one's error. */
+			taken += r;
 			continue;
 		}
 		if (r == -EAGAIN || r == 0)
