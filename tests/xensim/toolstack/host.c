@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -515,6 +516,39 @@ static int reset_domids(const struct ts_host *h)
 	return fclose(f) ? -errno : 0;
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/*
+ * What a previous host that died (kill -9, a crash, a half-done `down`) left:
+ * its processes, its xenstored sockets, its hypervisor state. A boot starts
+ * with none of them.
+ */
+static void clear_stale(const struct ts_host *h)
+{
+	char path[TS_PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	ts_proc_kill_domain(h, -1);
+	sub_path(h, path, sizeof(path), "hv");
+	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	sub_path(h, path, sizeof(path), "xenstored");
+	d = opendir(path);
+	while (d && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+
+		if (n > 5 && !strcmp(de->d_name + n - 5, ".sock"))
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	if (d)
+		closedir(d);
+}
+
 int ts_up(struct ts_host *h)
 {
 	int r;
@@ -524,8 +558,7 @@ int ts_up(struct ts_host *h)
 		return 0;
 	}
 	mkdirs(h);
-	/* A previous host that died leaves processes and state behind. */
-	ts_proc_kill_domain(h, -1);
+	clear_stale(h);
 	r = reset_domids(h);
 	if (r)
 		return r;
@@ -534,13 +567,19 @@ int ts_up(struct ts_host *h)
 		return r;
 	r = ts_host_open(h);
 	if (r)
-		return r;
+		goto fail;
 	r = hv_domain_create(h->dir, 0, 1024);
 	if (r) {
 		ts_err("hv_domain_create(dom0): %s", strerror(-r));
-		return r;
+		goto fail;
 	}
-	return init_dom0(h);
+	r = init_dom0(h);
+	if (!r)
+		return 0;
+fail:
+	ts_host_close(h);
+	ts_down(h);
+	return r;
 }
 
 /* Every domain the store knows, for the hv teardown at `down`. */

@@ -49,4 +49,15 @@ run 0 "$XENSIM" list "$TS_DIR"
 run 0 "$XENSIM" create "$TS_DIR" g
 [ "$OUT" = 1 ] || fail "domids do not restart at 1 on a fresh host: $OUT"
 pass "up after down gives a fresh host"
-echo "1..6"
+
+# a host whose xenstored died (kill -9) leaves sockets, hv state, processes
+exec 4< <("$XENSIM" exec "$TS_DIR" g -- sh -c 'echo $$; exec sleep 600')
+read -r -t 10 -u 4 orphan || fail "exec'd command did not start"
+orphan_start=$(proc_start "$orphan")
+kill -9 "$(cut -d' ' -f1 "$TS_DIR/toolstack/xenstored.pid")"
+run 0 "$XENSIM" up "$TS_DIR"
+[ "$(proc_start "$orphan")" != "$orphan_start" ] || fail "the dead host's process survived up"
+run 0 "$XENSIM" create "$TS_DIR" g
+[ "$OUT" = 1 ] || fail "host after a crash is not fresh: domid $OUT"
+pass "up after a crashed host clears what it left and boots fresh"
+echo "1..7"
