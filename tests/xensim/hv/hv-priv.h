@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "xen-ops.h"
 #include "hv.h"
@@ -168,6 +169,8 @@ struct hv_dom {
 struct hv_proc {
 	char dir[4096];
 	int hvfd;		/* DIR/hv, O_PATH */
+	ino_t reg_ino;		/* DIR/hv/registry as mapped: a new host makes a new one */
+	dev_t reg_dev;
 	domid_t domid;
 	struct hv_registry *reg;
 	_Atomic(struct hv_dom *) *doms;	/* DOMID_FIRST_RESERVED entries */

@@ -114,10 +114,13 @@ static int proc_setup(const char *dir, bool create)
 	struct stat st;
 	char path[4200];
 
-	if (hv_proc.reg && !strcmp(hv_proc.dir, dir))
-		return 0;
 	if (strlen(dir) >= sizeof(hv_proc.dir))
 		return -ENAMETOOLONG;
+	/* Same host as before, unless a new `xensim up` recreated DIR/hv. */
+	snprintf(path, sizeof(path), "%s/hv/registry", dir);
+	if (hv_proc.reg && !strcmp(hv_proc.dir, dir) && !stat(path, &st) &&
+	    st.st_ino == hv_proc.reg_ino && st.st_dev == hv_proc.reg_dev)
+		return 0;
 	snprintf(path, sizeof(path), "%s/hv", dir);
 	if (create && mkdir(path, 0755) && errno != EEXIST)
 		return neg_errno();
@@ -175,6 +178,8 @@ static int proc_setup(const char *dir, bool create)
 	}
 	flock(fd, LOCK_UN);
 	close(fd);
+	hv_proc.reg_ino = st.st_ino;
+	hv_proc.reg_dev = st.st_dev;
 	if (!hv_proc.doms) {
 		hv_proc.doms = calloc(DOMID_FIRST_RESERVED, sizeof(*hv_proc.doms));
 		if (!hv_proc.doms) {
