@@ -17,19 +17,33 @@
 #include <xen/grant_table.h>
 #include <xen/event_channel.h>
 
-/* Creates the domain's hypervisor state (memory of mem_mib MiB, sparse). */
+/*
+ * All functions here return 0 or a negative errno, and may be called from
+ * any process (the toolstack is not a domain). Safe against concurrent
+ * callers in other processes; within a process, call them from one thread.
+ */
+
+/*
+ * Creates the domain's hypervisor state (memory of mem_mib MiB, sparse),
+ * creating DIR/hv first if needed. -EEXIST if the domain exists, -EINVAL for
+ * a domid >= DOMID_FIRST_RESERVED or mem_mib of 0 or more than 65536.
+ */
 int hv_domain_create(const char *dir, domid_t domid, unsigned mem_mib);
 /*
  * Destroys it as Xen does: ports bound to it in other domains go back to
- * unbound, grants it mapped are released, its files are removed.
+ * unbound, grants it mapped are released, its handles answer -ESRCH, its
+ * files are removed (other domains' live mappings of its memory stay until
+ * unmapped). -ESRCH if there is no such domain. Kill the domain's processes
+ * first, as xl does.
  */
 int hv_domain_destroy(const char *dir, domid_t domid);
 
 /*
  * Fault knobs at run time: writes `spec` (same syntax as XENSIM_FAULT, e.g.
- * "map:3,bind:1"; see docs/xensim-hv.md) to DIR/hv/fault and tells every
- * process of the host to re-read it; each process then counts its maps and
- * binds from zero and fails exactly the Nth. An empty spec clears the knobs.
+ * "map:3,bind:1", op:N[+][=ERRNO] with op map|bind|share|copy; see
+ * docs/xensim-hv.md) to DIR/hv/fault and tells every process of the host to
+ * re-read it; each process then counts its operations from zero and fails
+ * the Nth (and later ones with "+"). An empty spec clears the file's knobs.
  */
 int hv_fault_set(const char *dir, const char *spec);
 
