@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,9 +229,11 @@ struct bf_load {
 	 * per connection and ended only by bf_load_release.
 	 */
 	struct bf_io *pool[BF_MAX_QUEUES];
+	uint64_t seq_cursor[BF_MAX_QUEUES];	/* where sequential workers stopped */
 	int stop_fd;		/* eventfd: readable once the main thread says stop */
 	int done_fd;		/* eventfd: each worker adds 1 when it exits */
 	atomic_bool stop;
+	atomic_bool halt;	/* graceful: no new I/O, drain, verify */
 	struct bf_stats total;
 	double elapsed;
 	char why[200];
@@ -668,7 +671,7 @@ static void wait_event(struct bf_worker *w)
 
 static bool more_work(struct bf_worker *w)
 {
-	if (w->fail || atomic_load(&w->L->stop))
+	if (w->fail || atomic_load(&w->L->stop) || (!w->verify_pass && atomic_load(&w->L->halt)))
 		return false;
 	if (w->verify_pass)
 		return w->cursor < w->stripe;
@@ -777,12 +780,20 @@ static void worker_prepare(struct bf_load *L, struct bf_worker *w, unsigned qi, 
 	/* The first worker takes the remainder so the totals add up. */
 	if (limit && qi == 0)
 		w->budget += limit - (limit / nq / nphases) * nq * nphases;
-	w->budget = (w->budget + L->o.bs - 1) / L->o.bs * L->o.bs;
+	if (w->budget != UINT64_MAX)
+		w->budget = (w->budget + L->o.bs - 1) / L->o.bs * L->o.bs;
 	w->deadline = L->o.runtime > 0 ? now + (uint64_t)(L->o.runtime * 1e9 / nphases) :
 					 UINT64_MAX;
 	/* Sequential workers continue where the previous phase stopped. */
-	w->cursor = verify_pass ? 0 : phase * (w->budget / L->o.bs);
+	w->cursor = verify_pass ? 0 : L->seq_cursor[qi];
 	w->gen_ctr = phase << 22;
+}
+
+volatile sig_atomic_t bf_halt_requested;
+
+bool bf_load_halted(struct bf_load *L)
+{
+	return atomic_load(&L->halt);
 }
 
 /*
@@ -802,8 +813,10 @@ static void monitor(struct bf_load *L, unsigned nq)
 	for (unsigned i = 0; i < nq; i++)
 		started += L->w[i].started;
 	while (done < started) {
-		if (poll(p, 2, 1000) < 0 && errno != EINTR)
+		if (poll(p, 2, 200) < 0 && errno != EINTR)
 			break;
+		if (bf_halt_requested)
+			atomic_store(&L->halt, true);
 		if (p[1].revents && read(L->done_fd, &v, sizeof(v)) == sizeof(v))
 			done += v;
 		if (!p[0].revents)
@@ -845,6 +858,8 @@ int bf_load_phase(struct bf_load *L, unsigned phase, unsigned nphases, bool veri
 		if (w->started)
 			pthread_join(w->th, NULL);
 		merge_stats(&L->total, &w->st);
+		if (!verify_pass)
+			L->seq_cursor[i] = w->cursor;
 		if (w->fail && !ret) {
 			ret = w->fail;
 			snprintf(L->why, sizeof(L->why), "queue %u: %s", i, w->why);

@@ -14,6 +14,7 @@
 #define BLKFRONT_LOAD_H
 
 #include <pthread.h>
+#include <signal.h>
 
 #include "blkfront.h"
 
@@ -69,6 +70,12 @@ int bf_load_phase(struct bf_load *L, unsigned phase, unsigned nphases, bool veri
 const struct bf_stats *bf_load_stats(struct bf_load *L);
 const char *bf_load_why(struct bf_load *L);
 double bf_load_elapsed(struct bf_load *L);
+/*
+ * Set from a SIGINT/SIGTERM handler: the running phase stops starting I/O,
+ * drains, and no later workload phase runs (the verify pass still does).
+ */
+extern volatile sig_atomic_t bf_halt_requested;
+bool bf_load_halted(struct bf_load *L);
 /* Marks the blocks covering [off, off+len) as reading back zeros. */
 void bf_load_mark_zero(struct bf_load *L, uint64_t off, uint64_t len);
 

@@ -298,7 +298,7 @@ static void run_load(struct run *R, struct bf_dev *d, struct bf_load **ret)
 		failf(R, -ENOMEM, "cannot set up the workload (ring too small for one I/O?)");
 		return;
 	}
-	for (unsigned p = 0; p < phases && !R->fail; p++) {
+	for (unsigned p = 0; p < phases && !R->fail && !bf_load_halted(L); p++) {
 		if (p && do_reconnect(R, d, L) < 0)
 			return;
 		r = bf_load_phase(L, p, phases, false);
@@ -460,7 +460,8 @@ static void print_json(struct run *R, struct bf_dev *d, struct bf_load *L,
 	json_str("detail", R->hres.detail);
 	json_str("after", R->hres.after);
 	json_str("backend_error", d->backend_error);
-	printf("\"connects\":%u}\n", d->connects);
+	printf("\"info\":%u,\"halted\":%s,\"connects\":%u}\n", d->info,
+	       L && bf_load_halted(L) ? "true" : "false", d->connects);
 }
 
 /* The workload's verdict on error responses: none allowed, or --expect io-errors. */
@@ -483,6 +484,12 @@ static void judge_errors(struct run *R, struct bf_load *L)
 		failf(R, 0, "%llu I/Os were answered with an error", (unsigned long long)st->errors);
 }
 
+static void on_signal(int sig)
+{
+	(void)sig;
+	bf_halt_requested = 1;
+}
+
 int main(int argc, char **argv)
 {
 	static struct run R;
@@ -499,6 +506,8 @@ int main(int argc, char **argv)
 		bf_hostile_list(stdout);
 		return 0;
 	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
 	r = bf_dev_open(&d, &R.o);
 	if (r < 0) {
 		failf(&R, r, "cannot find vbd %s of this domain in xenstore", R.o.vdev);

@@ -1,0 +1,24 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# sim/blk-basic: one guest, one disk served by blkbackd-sim from a driver
+# domain. The handshake with default features, a verified random read/write
+# load, a flush, a discard that reads back zeros, and the backend's nodes
+# after the frontend closed cleanly.
+. "$(dirname "$0")/lib.sh"
+
+sim_up
+G=$(sim_guest g1)
+blkbackd_start
+IMG=$(disk d1.img 256M)
+attach "$G" xvda "$IMG"
+BE=$(be_path "$G" xvda)
+
+bf_ok "$G" xvda --rw randrw --bs 4k --iodepth 32 --size 64M --io-limit 64M --verify \
+	--flush --discard
+jtrue 'd["flush"] == "ok" and d["discard"] == "ok"' || fail "flush or discard check"
+jtrue 'd["sectors"] == 256 * 2048' || fail "sectors is not the file size"
+jtrue 'd["read_ios"] > 0 and d["write_ios"] > 0 and d["lat_p99_us"] > 0' ||
+	fail "no reads or writes measured"
+[ "$(xs_dd read "$BE/state")" = 6 ] || fail "backend not Closed after the frontend closed"
+[ "$(xs_dd read "$BE/sector-size")" = 512 ] || fail "sector-size"
+sim_report

@@ -1,0 +1,178 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Helpers for the blk scenarios of the sim suite, sourced by each script.
+#
+# A scenario gets a private simulated Xen host under a temporary directory:
+# `xensim up`, a driver domain running blkbackd-sim in the foreground (its
+# log in $SIM_TMP/blkbackd.log), guests running blkfront-sim. An EXIT trap
+# stops everything it started (`xensim down` plus the processes, mounts and
+# loop devices it recorded), prints the daemon's log when the scenario
+# failed, and removes the directory. Every wait is bounded: the toolstack's
+# `--wait`, blkfront's `--timeout`, `read -t` on pipes, `timeout` around
+# whole commands. Nothing sleeps to synchronise.
+#
+# Environment (set by tests/sim/meson.build): XENSIM, BLKBACKD_SIM,
+# BLKFRONT_SIM (the built executables).
+
+set -u
+: "${XENSIM:?}" "${BLKBACKD_SIM:?}" "${BLKFRONT_SIM:?}"
+
+SIM_TMP=$(mktemp -d /tmp/ddom-sim.XXXXXX)
+H=$SIM_TMP/host
+DD=
+BB_PID=
+SIM_PIDS=()
+SIM_MOUNTS=()
+SIM_LOOPS=()
+SIM_VERIFIED=0
+BF_TIMEOUT=${BF_TIMEOUT:-20}
+
+sim_cleanup() {
+	local rc=$? p
+	trap - EXIT INT TERM
+	for p in "${SIM_PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	timeout 30 "$XENSIM" down "$H" >/dev/null 2>&1
+	for p in "${SIM_PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	for p in "${SIM_LOOPS[@]}"; do
+		losetup -d "$p" 2>/dev/null
+	done
+	for p in "${SIM_MOUNTS[@]}"; do
+		umount "$p" 2>/dev/null
+	done
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -s "$SIM_TMP/blkbackd.log" ]; then
+		echo "---- blkbackd log (last 60 lines) ----" >&2
+		tail -n 60 "$SIM_TMP/blkbackd.log" >&2
+	fi
+	rm -rf "$SIM_TMP"
+	exit "$rc"
+}
+trap sim_cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { echo "== $*" >&2; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*" >&2; exit 77; }
+
+# docs/misc/vbd-interface.txt: xvdX is 202 << 8 | disk << 4.
+devid() {
+	local l=${1#xvd}
+	printf '%d\n' $(( (202 << 8) | (($(printf '%d' "'$l") - 97) << 4) ))
+}
+
+sim_up() {
+	timeout 30 "$XENSIM" up "$H" || fail "xensim up"
+	DD=$("$XENSIM" create --driver-domain "$H" dd) || fail "create driver domain"
+	mkdir -p "$SIM_TMP/run"
+	say "host up, driver domain $DD"
+}
+
+sim_guest() {
+	local id
+	id=$("$XENSIM" create "$H" "$1") || fail "create guest $1"
+	say "guest $1 is domain $id"
+	echo "$id"
+}
+
+# Starts blkbackd-sim in the driver domain (foreground, logs on stderr).
+blkbackd_start() {
+	"$XENSIM" exec "$H" "$DD" -- "$BLKBACKD_SIM" --runtime-dir "$SIM_TMP/run" "$@" \
+		2>>"$SIM_TMP/blkbackd.log" &
+	BB_PID=$!
+	SIM_PIDS+=("$BB_PID")
+}
+
+be_path() { echo "/local/domain/$DD/backend/vbd/$1/$(devid "$2")"; }
+
+# attach GUEST VDEV TARGET [extra spec keys]: xl's disk spec, backend = the
+# driver domain; then what the block hotplug script reports on success.
+attach() {
+	local g=$1 vdev=$2 target=$3 extra=${4:-}
+	timeout 30 "$XENSIM" block-attach --wait "$H" "$g" \
+		"$target,raw,$vdev,${ACCESS:-rw},backend=dd${extra:+,$extra}" ||
+		fail "block-attach $vdev to $g (backend never reached InitWait)"
+	xs_dd write "$(be_path "$g" "$vdev")/hotplug-status" connected
+	say "attached $target as $vdev of domain $g"
+}
+
+detach() {
+	timeout 30 "$XENSIM" block-detach "$H" "$1" "$2" || fail "block-detach $2 of $1"
+	say "detached $2 of domain $1"
+}
+
+# xenstore-read/-write/-exists as a process of the driver domain or dom0.
+xs_dd() { local v=$1; shift; "$XENSIM" exec "$H" "$DD" -- "xenstore-$v" "$@"; }
+xs_d0() { local v=$1; shift; "$XENSIM" exec "$H" 0 -- "xenstore-$v" "$@"; }
+
+# bf GUEST VDEV ARGS...: runs blkfront-sim in the guest with --json; the JSON
+# line goes to ${BF_OUT:-$SIM_TMP/last.json} and to stderr; returns
+# blkfront's status.
+bf() {
+	local g=$1 vdev=$2 out=${BF_OUT:-$SIM_TMP/last.json} rc
+	shift 2
+	timeout $((BF_TIMEOUT * 6 + 60)) "$XENSIM" exec "$H" "$g" -- "$BLKFRONT_SIM" \
+		--vdev "$vdev" --timeout "$BF_TIMEOUT" --json "$@" >"$out"
+	rc=$?
+	echo "blkfront dom$g $vdev $*: exit $rc" >&2
+	cat "$out" >&2
+	return $rc
+}
+
+# bf_bg OUT GUEST VDEV ARGS...: the same in the background; sets BF_PID (the
+# `xensim exec` process, which forwards SIGTERM to blkfront).
+bf_bg() {
+	local out=$1 g=$2 vdev=$3
+	shift 3
+	"$XENSIM" exec "$H" "$g" -- "$BLKFRONT_SIM" --vdev "$vdev" --timeout "$BF_TIMEOUT" \
+		--json "$@" >"$out" &
+	BF_PID=$!
+	SIM_PIDS+=("$BF_PID")
+}
+
+# bf_wait PID OUT WHAT: waits for a background blkfront, which must succeed.
+bf_wait() {
+	local rc
+	wait "$1"
+	rc=$?
+	echo "blkfront ($3): exit $rc" >&2
+	cat "$2" >&2
+	[ "$rc" = 0 ] || fail "$3 failed"
+	jtrue 'd["ok"] and d["errors"] == 0 and d["mismatches"] == 0' "$2" ||
+		fail "$3: errors or mismatches"
+	SIM_VERIFIED=$((SIM_VERIFIED + $(jget verified_bytes "$2")))
+}
+
+# jq-less JSON assertions: jtrue 'python expression over d' [file]
+jtrue() {
+	python3 -c 'import json,sys
+d = json.loads(open(sys.argv[2]).read().strip().splitlines()[-1])
+sys.exit(0 if eval(sys.argv[1]) else 1)' "$1" "${2:-$SIM_TMP/last.json}"
+}
+
+jget() {
+	python3 -c 'import json,sys
+d = json.loads(open(sys.argv[2]).read().strip().splitlines()[-1])
+print(d[sys.argv[1]])' "$1" "${2:-$SIM_TMP/last.json}"
+}
+
+# bf_ok GUEST VDEV ARGS...: a verified run that must succeed with no error,
+# no mismatch, and verify at least what it wrote.
+bf_ok() {
+	local out=${BF_OUT:-$SIM_TMP/last.json}
+	bf "$@" || fail "blkfront $* failed"
+	jtrue 'd["ok"] and d["errors"] == 0 and d["mismatches"] == 0' "$out" ||
+		fail "blkfront $*: errors or mismatches"
+	SIM_VERIFIED=$((SIM_VERIFIED + $(jget verified_bytes "$out")))
+}
+
+sim_report() {
+	say "verified $((SIM_VERIFIED >> 20)) MiB in this scenario"
+}
+
+# A file to serve: sparse, SIZE as for truncate.
+disk() {
+	truncate -s "$2" "$SIM_TMP/$1" || fail "truncate $1"
+	echo "$SIM_TMP/$1"
+}
