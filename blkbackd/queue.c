@@ -599,8 +599,6 @@ static int alloc_pool(struct blk_queue *q)
 {
 	unsigned i;
 
-	q->max_segs = q->lim.max_indirect > BLKIF_MAX_SEGMENTS_PER_REQUEST ?
-		      q->lim.max_indirect : BLKIF_MAX_SEGMENTS_PER_REQUEST;
 	q->nreqs = q->ring.nr_ents;
 	q->reqs = calloc(q->nreqs, sizeof(*q->reqs));
 	q->xfer = calloc(q->max_segs, sizeof(*q->xfer));
@@ -704,10 +702,17 @@ int blk_queue_start(const struct blk_queue_cfg *cfg, struct blk_queue **ret)
 	q->lim = cfg->limits;
 	q->stop_fd = -1;
 	q->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000, 10);
+	q->max_segs = q->lim.max_indirect > BLKIF_MAX_SEGMENTS_PER_REQUEST ?
+		      q->lim.max_indirect : BLKIF_MAX_SEGMENTS_PER_REQUEST;
 	step = "open gnttab";
 	r = q->ops->gnttab_open(&q->gt);
 	if (r < 0)
 		goto err;
+	/* Cap what this handle may map (STYLE.md pitfall 9): the ring and the
+	 * persistent cache; everything else moves by grant copy. */
+	r = q->ops->gnttab_set_max_grants(q->gt, cfg->nr_ring_pages + cfg->persistent_max);
+	if (r < 0)
+		log_debug_errno(r, "%s: cannot cap the grant handle, ignoring", q->name);
 	step = "open evtchn";
 	r = q->ops->evtchn_open(&q->ev);
 	if (r < 0)
