@@ -1,0 +1,208 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# xenhost: the scenario library, sourced by every scenario script. Runs in dom0 (bash, as root)
+# under dom0-main, with XH_SRC/XH_BUILD/XH_OUT/XH_RUN set. It starts the driver domain (systemd,
+# the project's installed files, xl devd) and stock guests, runs commands in them through their
+# xenstore agents, and waits on xenstore with bounded watches. Nothing here sleeps to wait: every
+# wait is a xenstore watch or a process under `timeout`, and every wait has a limit.
+# A failed check calls xh_fail, which prints what the domains said and exits 1.
+
+XH_LIB=$XH_SRC/tests/xenhost/lib
+XH_BOOT=/run/xh
+XH_FAILED=0
+# XENHOST_SCALE multiplies the boot waits on a machine shared with heavy jobs (TCG is slow).
+XH_SCALE=${XH_SCALE:-1}
+mkdir -p "$XH_BOOT"
+
+xh_log() { echo "[$(date +%T)] $*"; }
+
+# xh_fail MSG: the scenario failed; show the tails of every domain's console, then exit 1.
+xh_fail() {
+	echo "FAIL: $*"
+	XH_FAILED=1
+	local f
+	for f in /var/log/xen/console/guest-*.log; do
+		[ -f "$f" ] || continue
+		echo "---- last lines of $(basename "$f" .log) ----"
+		tail -n 60 "$f" | sed -e 's/\r$//'
+	done
+	exit 1
+}
+
+xh_check() { # xh_check WHAT COMMAND...: run COMMAND, fail with WHAT unless it succeeds
+	local what=$1
+	shift
+	"$@" || xh_fail "$what"
+}
+
+# xh_wait_xs PATH REGEX SECONDS: wait until the node's value matches REGEX ("<gone>" stands for
+# an absent node). A xenstore watch wakes us on every change; the limit bounds the wait.
+xh_wait_xs() {
+	local path=$1 re=$2 secs=$3 v fd pid
+	exec {fd}< <(exec timeout "$secs" xenstore-watch "$path" 2>/dev/null)
+	pid=$!
+	while read -r -u "$fd" _; do
+		v=$(xenstore-read "$path" 2>/dev/null) || v="<gone>"
+		if [[ $v =~ $re ]]; then
+			kill "$pid" 2>/dev/null
+			exec {fd}<&-
+			return 0
+		fi
+	done
+	exec {fd}<&-
+	v=$(xenstore-read "$path" 2>/dev/null) || v="<gone>"
+	[[ $v =~ $re ]] && return 0
+	echo "xh: $path is '$v', not /$re/, after $secs s"
+	return 1
+}
+
+xh_domid() { xl domid "$1" 2>/dev/null; }
+
+# xh_payload ROLE DIR: the files laid over a domU's root by its initramfs: the agent, the
+# role's units, and for the driver domain the project's installed tree (`meson install`).
+xh_payload() {
+	local role=$1 dir=$2
+	rm -rf "$dir"
+	mkdir -p "$dir/xh"
+	cp -a "$XH_LIB/domu/xh/." "$dir/xh/"
+	if [ "$role" = dd ]; then
+		cp -a "$XH_LIB/domu/dd/." "$dir/"
+		[ -d "$XH_RUN/payload/install" ] && cp -a "$XH_RUN/payload/install/." "$dir/"
+	fi
+}
+
+xh_tar() { # xh_tar DIR TAR
+	tar -C "$1" --owner=0 --group=0 -cf "$2" . || xh_fail "cannot make the payload $2"
+}
+
+# xh_dd_start NAME [kernel-backends]: boot the driver domain (systemd) and wait for its agent.
+# Unless told otherwise, xen-blkback and xen-netback are blacklisted there, so backend/vbd and
+# backend/vif belong to the project's daemons. Scratch disks: xvdc (/dev/vdc) and xvdd (/dev/vdd).
+xh_dd_start() {
+	local name=$1 mode=${2:-} dir=$XH_BOOT/payload-$1 id
+	# Scenarios run back to back in one boot share a driver domain that is already up.
+	if id=$(xh_domid "$name") && [ "$(xenstore-read "/local/domain/$id/data/xh/ready" \
+		2>/dev/null)" = 1 ]; then
+		xh_log "driver domain $name (domain $id) is already up"
+		return 0
+	fi
+	xh_payload dd "$dir"
+	if [ "$mode" != kernel-backends ]; then
+		mkdir -p "$dir/etc/modprobe.d"
+		printf 'blacklist xen-blkback\nblacklist xen-netback\n' \
+			>"$dir/etc/modprobe.d/xh-blacklist.conf"
+	fi
+	xh_tar "$dir" "$XH_BOOT/$name.tar"
+	cat >"$XH_BOOT/$name.cfg" <<-EOF
+	name = "$name"
+	type = "pv"
+	kernel = "$XH_BOOT/vmlinuz"
+	ramdisk = "$XH_BOOT/initrd.zst"
+	extra = "console=hvc0 xh.role=dd quiet systemd.show_status=0"
+	memory = 768
+	vcpus = 2
+	driver_domain = 1
+	on_crash = "destroy"
+	disk = [ 'format=raw,vdev=xvda,access=ro,script=$XH_LIB/xh-block,target=/dev/vdb',
+	         'format=raw,vdev=xvdb,access=ro,script=$XH_LIB/xh-block,target=$XH_BOOT/$name.tar',
+	         'format=raw,vdev=xvdc,access=rw,script=$XH_LIB/xh-block,target=/dev/vdc',
+	         'format=raw,vdev=xvdd,access=rw,script=$XH_LIB/xh-block,target=/dev/vdd' ]
+	EOF
+	xh_log "starting driver domain $name"
+	timeout 240 xl create "$XH_BOOT/$name.cfg" || xh_fail "xl create $name"
+	id=$(xh_domid "$name")
+	xh_wait_xs "/local/domain/$id/data/xh/ready" '^1$' $((300 * XH_SCALE)) ||
+		xh_fail "driver domain $name: its agent did not come up"
+	xh_log "driver domain $name (domain $id) is up"
+}
+
+# xh_guest_start NAME VCPUS DISKSPEC...: boot a stock guest with the given extra disks (xvdc
+# onward; xvda is its root, xvdb its payload) and wait for its agent.
+xh_guest_start() {
+	local name=$1 vcpus=$2 dir=$XH_BOOT/payload-$1 spec disks
+	shift 2
+	xh_payload guest "$dir"
+	xh_tar "$dir" "$XH_BOOT/$name.tar"
+	disks="'format=raw,vdev=xvda,access=ro,script=$XH_LIB/xh-block,target=/dev/vdb',
+	         'format=raw,vdev=xvdb,access=ro,script=$XH_LIB/xh-block,target=$XH_BOOT/$name.tar'"
+	for spec in "$@"; do
+		disks="$disks, '$spec'"
+	done
+	cat >"$XH_BOOT/$name.cfg" <<-EOF
+	name = "$name"
+	type = "pv"
+	kernel = "$XH_BOOT/vmlinuz"
+	ramdisk = "$XH_BOOT/initrd.zst"
+	extra = "console=hvc0 xh.role=guest quiet"
+	memory = 512
+	vcpus = $vcpus
+	on_crash = "destroy"
+	disk = [ $disks ]
+	EOF
+	xh_log "starting guest $name: $*"
+	timeout 240 xl create "$XH_BOOT/$name.cfg" || xh_fail "xl create $name"
+	local id
+	id=$(xh_domid "$name")
+	# A disk that never connects holds the guest's kernel ~270 s before init: fail sooner.
+	xh_wait_xs "/local/domain/$id/data/xh/ready" '^1$' $((180 * XH_SCALE)) ||
+		xh_fail "guest $name: its agent did not come up (a disk that never connected?)"
+	xh_log "guest $name (domain $id) is up"
+}
+
+# xh_exec NAME COMMAND [SECONDS]: run COMMAND (a bash string) in domain NAME, print its output,
+# return its status (124 when it did not answer in time; default 300 s).
+xh_exec() {
+	local name=$1 cmd=$2 secs=${3:-300} id base n lock
+	id=$(xh_domid "$name") || { echo "xh: no domain $name"; return 125; }
+	base=/local/domain/$id/data/xh
+	lock=$XH_BOOT/$name.seq
+	exec {lfd}>>"$lock"
+	flock "$lfd"
+	n=$(($(cat "$lock.n" 2>/dev/null || echo 0) + 1))
+	echo "$n" >"$lock.n"
+	xenstore-write "$base/cmd/$n" "$cmd" && xenstore-write "$base/req" "$n"
+	flock -u "$lfd"
+	exec {lfd}>&-
+	if ! xh_wait_xs "$base/rc/$n" '^[0-9]+$' "$secs" >/dev/null; then
+		echo "xh: '$cmd' in $name did not finish within $secs s"
+		return 124
+	fi
+	local count k rc
+	count=$(xenstore-read "$base/out/$n/count")
+	for ((k = 0; k < count; k++)); do
+		xenstore-read "$base/out/$n/$k" | base64 -d
+	done
+	rc=$(xenstore-read "$base/rc/$n")
+	xenstore-rm "$base/out/$n" "$base/cmd/$n" "$base/rc/$n" 2>/dev/null
+	return "$rc"
+}
+
+# xh_in NAME COMMAND [SECONDS]: xh_exec, echoing the command and failing the scenario on error.
+xh_in() {
+	echo "$1# $2"
+	xh_exec "$@" || xh_fail "in $1: '$2' failed"
+}
+
+# xh_backend_path GUEST VDEV: the backend directory of GUEST's disk VDEV, from its frontend.
+xh_backend_path() {
+	local id devid
+	id=$(xh_domid "$1") || return 1
+	devid=$(xh_vbd_devid "$2")
+	xenstore-read "/local/domain/$id/device/vbd/$devid/backend"
+}
+
+# xh_vbd_devid VDEV: the xenstore device id of xvdX (Linux's xvd numbering: 202 << 8 | N * 16).
+xh_vbd_devid() {
+	local v=${1#xvd} n
+	n=$(($(printf '%d' "'$v") - 97))
+	echo $(((202 << 8) | (n << 4)))
+}
+
+xh_shutdown() { # xh_shutdown NAME [SECONDS]: orderly shutdown, bounded, destroy on timeout
+	local name=$1 secs=${2:-60}
+	timeout "$secs" xl shutdown -w "$name" || {
+		echo "xh: $name did not shut down within $secs s: destroying it"
+		xl destroy "$name"
+		return 1
+	}
+}
