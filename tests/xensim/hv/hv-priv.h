@@ -174,7 +174,7 @@ struct hv_proc {
 	domid_t domid;
 	struct hv_registry *reg;
 	_Atomic(struct hv_dom *) *doms;	/* DOMID_FIRST_RESERVED entries */
-	/* notifier side: FIFOs of other handles, under reg->evt_lock */
+	/* notifier side: FIFOs of other handles, under fifo_lock (hv.c) */
 	int fifo_fd[HV_MAX_SLOTS];
 	uint32_t fifo_gen[HV_MAX_SLOTS];
 	uint32_t gntalloc_limit;
@@ -206,7 +206,15 @@ void hv_gt_end_access(struct hv_dom *d, uint32_t ref);
 void hv_mt_release(struct hv_mt *mt, uint32_t n);
 struct hv_dom *hv_dom_get_any(domid_t domid);
 int hv_evt_close_port(struct hv_evtchn *ev, domid_t domid, evtchn_port_t port);
-void hv_evt_deliver(const struct hv_port *p, evtchn_port_t port);
+/* A delivery decided under evt_lock, made after it is dropped. */
+struct hv_dlv {
+	bool go;
+	unsigned slot;
+	uint32_t gen;
+	evtchn_port_t port;
+};
+void hv_evt_upcall(const struct hv_port *p, evtchn_port_t port, struct hv_dlv *ret);
+void hv_evt_send(const struct hv_dlv *v);
 int hv_lock_pair(struct hv_dom *a, struct hv_dom *b);
 void hv_unlock_pair(struct hv_dom *a, struct hv_dom *b);
 

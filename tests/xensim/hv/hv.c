@@ -36,6 +36,7 @@
 
 struct hv_proc hv_proc = { .hvfd = -1 };
 static pthread_mutex_t proc_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t fifo_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int neg_errno(void)
 {
@@ -192,11 +193,13 @@ static int proc_setup(const char *dir, bool create)
 		for (unsigned i = 0; i < DOMID_FIRST_RESERVED; i++)
 			atomic_store(&hv_proc.doms[i], NULL);
 	}
+	pthread_mutex_lock(&fifo_lock);
 	for (unsigned i = 0; i < HV_MAX_SLOTS; i++) {
 		if (hv_proc.fifo_fd[i] > 0)
 			close(hv_proc.fifo_fd[i]);
 		hv_proc.fifo_fd[i] = 0;
 	}
+	pthread_mutex_unlock(&fifo_lock);
 	if (hv_proc.hvfd >= 0)
 		close(hv_proc.hvfd);
 	hv_proc.hvfd = hvfd;
@@ -471,36 +474,56 @@ void hv_mt_release(struct hv_mt *mt, uint32_t n)
 /* ---- event channels ---- */
 
 /*
- * Under reg->evt_lock: the upcall. Puts the port in its owner's FIFO (the
- * stand-in for Linux's evtchn ring, drivers/xen/evtchn.c evtchn_interrupt).
- * The FIFO is opened O_RDWR so a writer never gets SIGPIPE from a dead reader;
- * a port is in a FIFO at most once (it stays masked until unmask), so the
- * 64 KiB pipe never fills while its owner lives.
+ * Under reg->evt_lock: the upcall. Decides to put the port in its owner's
+ * FIFO (the stand-in for Linux's evtchn ring, drivers/xen/evtchn.c
+ * evtchn_interrupt) if the owner handle is still open; hv_evt_send does it
+ * once the lock is dropped, so no syscall runs under the host-wide lock.
  */
-void hv_evt_deliver(const struct hv_port *p, evtchn_port_t port)
+void hv_evt_upcall(const struct hv_port *p, evtchn_port_t port, struct hv_dlv *ret)
 {
-	struct hv_registry *reg = hv_proc.reg;
+	const struct hv_registry *reg = hv_proc.reg;
 	unsigned s = p->owner - 1u;
-	uint32_t v = port;
+
+	ret->go = p->owner && s < HV_MAX_SLOTS &&
+		  atomic_load(&reg->slots[s].state) == HV_SLOT_USED &&
+		  reg->slots[s].gen == p->owner_gen;
+	ret->slot = s;
+	ret->gen = p->owner_gen;
+	ret->port = port;
+}
+
+/*
+ * The FIFO is opened O_RDWR so a writer never gets SIGPIPE from a dead
+ * reader; a port is in a FIFO at most once while its owner lives (it stays
+ * masked until unmask), so the 64 KiB pipe does not fill. fifo_lock keeps
+ * this process's threads off each other's cached descriptors.
+ */
+void hv_evt_send(const struct hv_dlv *v)
+{
+	uint32_t port = v->port;
 	char name[32];
 	int fd;
 
-	if (!p->owner || s >= HV_MAX_SLOTS || atomic_load(&reg->slots[s].state) != HV_SLOT_USED ||
-	    reg->slots[s].gen != p->owner_gen)
+	if (!v->go)
 		return;
-	fd = hv_proc.fifo_fd[s];
-	if (fd <= 0 || hv_proc.fifo_gen[s] != p->owner_gen) {
+	pthread_mutex_lock(&fifo_lock);
+	fd = hv_proc.fifo_fd[v->slot];
+	if (fd <= 0 || hv_proc.fifo_gen[v->slot] != v->gen) {
 		if (fd > 0)
 			close(fd);
-		snprintf(name, sizeof(name), "evt/%u", s);
+		snprintf(name, sizeof(name), "evt/%u.%u", v->slot, v->gen);
 		fd = openat(hv_proc.hvfd, name, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-		hv_proc.fifo_fd[s] = fd < 0 ? 0 : fd;
-		hv_proc.fifo_gen[s] = p->owner_gen;
-		if (fd < 0)
-			return;
+		hv_proc.fifo_fd[v->slot] = fd < 0 ? 0 : fd;
+		hv_proc.fifo_gen[v->slot] = v->gen;
 	}
-	if (write(fd, &v, sizeof(v)) != sizeof(v))
-		return;	/* owner dead and FIFO full: nobody to tell */
+	/*
+	 * The name carries the slot generation: a handle that closed meanwhile
+	 * took its FIFO with it, and a new owner of the slot has another one.
+	 * A full FIFO means its owner died: nobody is left to tell.
+	 */
+	if (fd > 0 && write(fd, &port, sizeof(port)) < 0)
+		hv_proc.fifo_gen[v->slot] = 0;
+	pthread_mutex_unlock(&fifo_lock);
 }
 
 /*
@@ -632,7 +655,7 @@ static void reclaim_evtchn(const struct hv_slot *sl, unsigned s)
 		}
 		hv_unlock(&hv_proc.reg->evt_lock);
 	}
-	snprintf(name, sizeof(name), "evt/%u", s);
+	snprintf(name, sizeof(name), "evt/%u.%u", s, sl->gen);
 	unlinkat(hv_proc.hvfd, name, 0);
 }
 

@@ -686,7 +686,7 @@ static void sim_evtchn_close(struct xen_evtchn *e)
 	if (!e)
 		return;
 	evt_unbind_all(e);
-	snprintf(name, sizeof(name), "evt/%d", e->h.slot);
+	snprintf(name, sizeof(name), "evt/%d.%u", e->h.slot, e->h.slot_gen);
 	unlinkat(hv_proc.hvfd, name, 0);
 	if (e->fifo >= 0)
 		close(e->fifo);
@@ -707,7 +707,7 @@ static int sim_evtchn_open(struct xen_evtchn **ret)
 		free(e);
 		return r;
 	}
-	snprintf(name, sizeof(name), "evt/%d", e->h.slot);
+	snprintf(name, sizeof(name), "evt/%d.%u", e->h.slot, e->h.slot_gen);
 	unlinkat(hv_proc.hvfd, name, 0);
 	e->fifo = -1;
 	if (mkfifoat(hv_proc.hvfd, name, 0600)) {
@@ -757,7 +757,7 @@ static int own_port(struct xen_evtchn *e, struct hv_dom *d, evtchn_port_t port,
  * irq) and Xen clears the pending bit on the upcall; while masked, further
  * notifications only set pending, and the unmask re-raises it once.
  */
-static void raise_port(struct hv_port *p, evtchn_port_t port)
+static void raise_port(struct hv_port *p, evtchn_port_t port, struct hv_dlv *dlv)
 {
 	if (p->masked) {
 		p->pending = 1;
@@ -765,7 +765,7 @@ static void raise_port(struct hv_port *p, evtchn_port_t port)
 	}
 	p->masked = 1;
 	p->pending = 0;
-	hv_evt_deliver(p, port);
+	hv_evt_upcall(p, port, dlv);
 }
 
 /* Under evt_lock: Xen's get_free_port, lowest free first; -ENOSPC when full. */
@@ -823,7 +823,7 @@ static int sim_evtchn_bind_unbound(struct xen_evtchn *e, domid_t domid)
  * process: worth a sweep and one retry).
  */
 static int bind_locked(struct xen_evtchn *e, struct hv_dom *d, domid_t rdom,
-		       evtchn_port_t rport, bool *busy)
+		       evtchn_port_t rport, bool *busy, struct hv_dlv *dlv)
 {
 	struct hv_dom *rd = hv_dom_get(rdom);
 	struct hv_port *rp, *lp;
@@ -849,7 +849,7 @@ static int bind_locked(struct xen_evtchn *e, struct hv_dom *d, domid_t rdom,
 	rp->state = HV_ECS_INTERDOMAIN;
 	rp->remote_dom = e->h.domid;
 	rp->remote_port = port;
-	raise_port(lp, port);
+	raise_port(lp, port, dlv);
 	return port;
 }
 
@@ -861,13 +861,15 @@ static int sim_evtchn_bind_interdomain(struct xen_evtchn *e, domid_t domid,
 	int r = hv_fault_hit(HV_FAULT_BIND);
 
 	for (int attempt = 0; !r; attempt++) {
+		struct hv_dlv dlv = { .go = false };
 		bool busy = false;
 
 		r = evt_begin(e, &d);
 		if (r)
 			return r;
-		r = bind_locked(e, d, rdom, remote_port, &busy);
+		r = bind_locked(e, d, rdom, remote_port, &busy, &dlv);
 		hv_unlock(&hv_proc.reg->evt_lock);
+		hv_evt_send(&dlv);
 		if ((!busy && r != -ENOSPC) || attempt)
 			return r;
 		/* Held by a process that may have died: reclaim, then retry once. */
@@ -907,6 +909,7 @@ static int sim_evtchn_unbind(struct xen_evtchn *e, evtchn_port_t port)
 /* Xen's evtchn_send: an unbound port drops the notification silently. */
 static int sim_evtchn_notify(struct xen_evtchn *e, evtchn_port_t port)
 {
+	struct hv_dlv dlv = { .go = false };
 	struct hv_port *p;
 	struct hv_dom *d, *rd;
 	int r = evt_port_begin(e, port, &d, &p);
@@ -919,10 +922,11 @@ static int sim_evtchn_notify(struct xen_evtchn *e, evtchn_port_t port)
 
 		if (rp->state == HV_ECS_INTERDOMAIN && rp->remote_dom == e->h.domid &&
 		    rp->remote_port == port)
-			raise_port(rp, p->remote_port);
+			raise_port(rp, p->remote_port, &dlv);
 	}
 	hv_unlock(&hv_proc.reg->evt_lock);
-	return r;
+	hv_evt_send(&dlv);
+	return 0;
 }
 
 /* Like reading /dev/xen/evtchn: a port that fired may come out after its unbind. */
@@ -944,6 +948,7 @@ static int sim_evtchn_pending(struct xen_evtchn *e)
  */
 static int sim_evtchn_unmask(struct xen_evtchn *e, evtchn_port_t port)
 {
+	struct hv_dlv dlv = { .go = false };
 	struct hv_port *p;
 	struct hv_dom *d;
 	int r = evt_port_begin(e, port, &d, &p);
@@ -953,9 +958,10 @@ static int sim_evtchn_unmask(struct xen_evtchn *e, evtchn_port_t port)
 	if (p->masked) {
 		p->masked = 0;
 		if (p->pending)
-			raise_port(p, port);
+			raise_port(p, port, &dlv);
 	}
 	hv_unlock(&hv_proc.reg->evt_lock);
+	hv_evt_send(&dlv);
 	return 0;
 }
 
