@@ -6,12 +6,7 @@
 # after the frontend closed cleanly.
 . "$(dirname "$0")/lib.sh"
 
-sim_up
-G=$(sim_guest g1)
-blkbackd_start
-IMG=$(disk d1.img 256M)
-attach "$G" xvda "$IMG"
-BE=$(be_path "$G" xvda)
+sim_single 256M
 
 bf_ok "$G" xvda --rw randrw --bs 4k --iodepth 32 --size 64M --io-limit 64M --verify \
 	--flush --discard

@@ -11,10 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 
 group=${1:?group}
-sim_up
-G=$(sim_guest g1)
-blkbackd_start
-attach "$G" xvda "$(disk d1.img 128M)"
+sim_single 128M
 
 row() {
 	local want_q=$1 want_o=$2 want_p=$3 want_i=$4

@@ -5,11 +5,7 @@
 # attachment wrote, and answers every write with an error response.
 . "$(dirname "$0")/lib.sh"
 
-sim_up
-G=$(sim_guest g1)
-blkbackd_start
-IMG=$(disk d1.img 64M)
-attach "$G" xvda "$IMG"
+sim_single 64M
 bf_ok "$G" xvda --rw write --bs 64k --iodepth 8 --size 16M --verify
 detach "$G" xvda
 

@@ -5,12 +5,7 @@
 # new device.
 . "$(dirname "$0")/lib.sh"
 
-sim_up
-G=$(sim_guest g1)
-blkbackd_start
-IMG=$(disk d1.img 64M)
-attach "$G" xvda "$IMG"
-BE=$(be_path "$G" xvda)
+sim_single 64M
 bf_ok "$G" xvda --rw write --bs 16k --iodepth 16 --size 32M --verify
 
 for round in 1 2; do

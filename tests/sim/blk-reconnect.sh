@@ -5,10 +5,7 @@
 # and a two-page ring; blocks written before a reconnect read back after it.
 . "$(dirname "$0")/lib.sh"
 
-sim_up
-G=$(sim_guest g1)
-blkbackd_start
-attach "$G" xvda "$(disk d1.img 64M)"
+sim_single 64M
 
 # Every block stamped first, so the last read can check all of them.
 bf_ok "$G" xvda --rw write --bs 64k --iodepth 8 --size 32M

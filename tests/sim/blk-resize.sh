@@ -5,12 +5,7 @@
 # and reads back the new last 4 KiB.
 . "$(dirname "$0")/lib.sh"
 
-sim_up
-G=$(sim_guest g1)
-blkbackd_start
-IMG=$(disk d1.img 64M)
-attach "$G" xvda "$IMG"
-BE=$(be_path "$G" xvda)
+sim_single 64M
 
 # grow SIZE TRIGGER: a waiting frontend, the file grown, the trigger.
 grow() {

@@ -6,10 +6,7 @@
 # checksum) each sector carries: 1 GiB verified.
 . "$(dirname "$0")/lib.sh"
 
-sim_up
-G=$(sim_guest g1)
-blkbackd_start
-attach "$G" xvda "$(disk d1.img 512M)"
+sim_single 512M
 
 bf_ok "$G" xvda --rw write --bs 128k --iodepth 8 --size 512M --verify
 jtrue 'd["verified_bytes"] == 512 << 20' || fail "the write pass did not verify 512 MiB"

@@ -171,6 +171,17 @@ sim_report() {
 	say "verified $((SIM_VERIFIED >> 20)) MiB in this scenario"
 }
 
+# sim_single SIZE: a host, one guest ($G), blkbackd, and one sparse disk
+# file ($IMG) of SIZE attached as its xvda (backend directory $BE).
+sim_single() {
+	sim_up
+	G=$(sim_guest g1)
+	blkbackd_start
+	IMG=$(disk d1.img "$1")
+	attach "$G" xvda "$IMG"
+	BE=$(be_path "$G" xvda)
+}
+
 # A file to serve: sparse, SIZE as for truncate.
 disk() {
 	truncate -s "$2" "$SIM_TMP/$1" || fail "truncate $1"
