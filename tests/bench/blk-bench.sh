@@ -1,0 +1,154 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# blk-bench: native fio against blkfront -> blkbackd on the same file.
+#
+# usage: tests/bench/blk-bench.sh BUILD_DIR
+#   BENCH_RUNTIME  seconds per case and side (default 10)
+#   BENCH_SIZE     file size (default 1G); BENCH_DIR where it lives (default
+#                  BUILD_DIR: it must be a real file system, O_DIRECT)
+#   BENCH_CASES    subset, e.g. "randread-4k-qd1 randwrite-4k-qd32"
+#
+# Each case runs twice on one pre-written file: native fio (ioengine=libaio,
+# direct=1, pinned to CPU 1) and blkfront-sim in a simulated guest (pinned to
+# CPU 1) through blkbackd-sim in a simulated driver domain (pinned to CPU 0),
+# both with the same block size, queue depth and pattern. It prints one table:
+# IOPS both sides and their ratio, then per ring request the frontend's grant
+# operations, notifications sent and event wakeups (counted by blkfront) and
+# the backend's grant maps, grant-copy segments, notifications sent and
+# wakeups (deltas of `blkbackd --status`). Ratios are reported, never
+# asserted: this is a benchmark, not a test of speed.
+set -u
+
+B=${1:?usage: blk-bench.sh BUILD_DIR}
+B=$(cd "$B" && pwd)
+XENSIM=$B/tests/xensim/toolstack/xensim
+BLKBACKD_SIM=$B/blkbackd/blkbackd-sim
+BLKFRONT_SIM=$B/tests/frontends/blkfront-sim
+RUNTIME=${BENCH_RUNTIME:-10}
+SIZE=${BENCH_SIZE:-1G}
+CASES=${BENCH_CASES:-randread-4k-qd1 randread-4k-qd32 randwrite-4k-qd32 read-64k-qd16 write-64k-qd16}
+
+for x in "$XENSIM" "$BLKBACKD_SIM" "$BLKFRONT_SIM"; do
+	[ -x "$x" ] || { echo "blk-bench: $x is not built" >&2; exit 1; }
+done
+command -v fio >/dev/null || { echo "blk-bench: fio is not installed" >&2; exit 77; }
+command -v taskset >/dev/null || { echo "blk-bench: taskset is missing" >&2; exit 77; }
+NCPU=$(nproc)
+FE_CPU=$((NCPU > 1 ? 1 : 0))
+BE_CPU=0
+
+WORK=$(mktemp -d "${BENCH_DIR:-$B}/blk-bench.XXXXXX")
+H=$WORK/host
+BB_PID=
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	[ -z "$BB_PID" ] || kill "$BB_PID" 2>/dev/null
+	timeout 30 "$XENSIM" down "$H" >/dev/null 2>&1
+	[ -z "$BB_PID" ] || wait "$BB_PID" 2>/dev/null
+	rm -rf "$WORK"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# case name -> "rw bs iodepth" for fio and blkfront alike
+params() {
+	case $1 in
+	randread-4k-qd1) echo "randread 4k 1" ;;
+	randread-4k-qd32) echo "randread 4k 32" ;;
+	randwrite-4k-qd32) echo "randwrite 4k 32" ;;
+	read-64k-qd16) echo "read 64k 16" ;;
+	write-64k-qd16) echo "write 64k 16" ;;
+	*) echo "blk-bench: unknown case $1" >&2; exit 2 ;;
+	esac
+}
+
+IMG=$WORK/disk.img
+echo "blk-bench: writing a $SIZE file in $WORK" >&2
+fio --name=prefill --filename="$IMG" --size="$SIZE" --rw=write --bs=1M --ioengine=libaio \
+	--direct=1 --iodepth=4 --output=/dev/null || exit 1
+
+native_iops() {
+	local rw=$1 bs=$2 qd=$3
+	taskset -c "$FE_CPU" fio --name=native --filename="$IMG" --size="$SIZE" --rw="$rw" \
+		--bs="$bs" --iodepth="$qd" --ioengine=libaio --direct=1 --time_based \
+		--runtime="$RUNTIME" --output-format=json --output="$WORK/fio.json" || exit 1
+	python3 -c 'import json,sys
+j = json.load(open(sys.argv[1]))["jobs"][0]
+print("%.0f" % (j["read"]["iops"] + j["write"]["iops"]))' "$WORK/fio.json"
+}
+
+# The simulated host: a driver domain with blkbackd on BE_CPU, a guest, the file.
+"$XENSIM" up "$H" >/dev/null || exit 1
+DD=$("$XENSIM" create --driver-domain "$H" dd) || exit 1
+G=$("$XENSIM" create "$H" guest) || exit 1
+mkdir -p "$WORK/run"
+taskset -c "$BE_CPU" "$XENSIM" exec "$H" "$DD" -- "$BLKBACKD_SIM" --runtime-dir "$WORK/run" \
+	2>"$WORK/blkbackd.log" &
+BB_PID=$!
+"$XENSIM" block-attach --wait "$H" "$G" "$IMG,raw,xvda,rw,backend=dd" >/dev/null || exit 1
+# What the block hotplug script reports on success.
+"$XENSIM" exec "$H" "$DD" -- xenstore-write \
+	"/local/domain/$DD/backend/vbd/$G/51712/hotplug-status" connected || exit 1
+
+status() {
+	"$XENSIM" exec "$H" "$DD" -- "$BLKBACKD_SIM" --status --runtime-dir "$WORK/run" \
+		>"$1" 2>&1
+}
+
+# blkfront run + backend counter deltas -> one python dict per case.
+sim_case() {
+	local name=$1 rw=$2 bs=$3 qd=$4
+	status "$WORK/before"
+	taskset -c "$FE_CPU" "$XENSIM" exec "$H" "$G" -- "$BLKFRONT_SIM" --vdev xvda \
+		--rw "$rw" --bs "$bs" --iodepth "$qd" --size "$SIZE" --runtime "$RUNTIME" \
+		--json >"$WORK/bf.json" 2>"$WORK/bf.err" ||
+		{ cat "$WORK/bf.err" "$WORK/bf.json" >&2; exit 1; }
+	status "$WORK/after"
+}
+
+python_row() {
+	python3 - "$1" "$2" "$WORK/bf.json" "$WORK/before" "$WORK/after" <<'EOF'
+import json, re, sys
+name, native, bfj, before, after = sys.argv[1:]
+d = json.loads(open(bfj).read().strip().splitlines()[-1])
+def counters(path):
+    c = {}
+    for line in open(path):
+        for k, v in re.findall(r'([a-z-]+)=(\d+)', line):
+            c[k] = c.get(k, 0) + int(v)
+    return c
+b, a = counters(before), counters(after)
+delta = {k: a.get(k, 0) - b.get(k, 0) for k in a}
+req = max(d["requests"], 1)
+iops = d["read_iops"] + d["write_iops"]
+native = float(native)
+print("%-18s %9.0f %9.0f %6.2f | %5.3f %5.3f %5.3f | %5.3f %5.3f %5.3f %5.3f | %7.1f" % (
+    name, native, iops, iops / native if native else 0,
+    (d["gnt_share"] + d["gnt_unshare"]) / req, d["notify"] / req, d["events"] / req,
+    delta.get("grant-maps", 0) / req, delta.get("grant-copy-segments", 0) / req,
+    delta.get("notifications", 0) / req, delta.get("wakeups", 0) / req,
+    d["lat_p99_us"]))
+EOF
+}
+
+ROWS=$WORK/rows
+: >"$ROWS"
+for c in $CASES; do
+	read -r rw bs qd <<<"$(params "$c")"
+	echo "blk-bench: $c native fio" >&2
+	n=$(native_iops "$rw" "$bs" "$qd")
+	echo "blk-bench: $c blkfront -> blkbackd" >&2
+	sim_case "$c" "$rw" "$bs" "$qd"
+	python_row "$c" "$n" >>"$ROWS"
+done
+
+echo
+echo "blk-bench: $SIZE file, ${RUNTIME}s per case and side, fio/blkfront on CPU $FE_CPU," \
+	"blkbackd on CPU $BE_CPU ($(nproc) CPUs), xensim seam"
+printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s | %7s\n' \
+	"" "native" "ddom" "ddom/" "fe" "fe" "fe" "be" "be" "be" "be" "ddom"
+printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s | %7s\n' \
+	"case" "IOPS" "IOPS" "native" "gnt" "ntfy" "wake" "maps" "copy" "ntfy" "wake" "p99 us"
+cat "$ROWS"
