@@ -771,6 +771,12 @@ void blk_queue_stop(struct blk_queue *q, uint64_t *retire)
 		}
 		pthread_join(q->thread, NULL);
 	}
+	if (q->grants) {	/* the kept grants are unmapped below */
+		struct blk_grant_stats gs;
+
+		blk_grants_stats(q->grants, &gs);
+		cnt_set(q, BLK_CNT_PGNT_UNMAPS, gs.unmaps + blk_grants_cached(q->grants));
+	}
 	for (i = 0; retire && i < BLK_CNT__MAX; i++)
 		if (i != BLK_CNT_INFLIGHT && i != BLK_CNT_PGNT_CACHED)
 			retire[i] += atomic_load(&q->cnt[i]);
