@@ -603,10 +603,9 @@ done:
 static int do_introduce(struct xsd_conn *c, char *p, uint32_t len)
 {
 	const char *v[3];
-	uint32_t domid, port, mfn;
+	uint32_t domid, port;
 	int err;
 
-	(void)c;
 	/* domain.c do_introduce(): domid, gfn, event channel; the channel must be > 0. */
 	if (!nargs(p, len, 3, v))
 		return EINVAL;
@@ -615,7 +614,6 @@ static int do_introduce(struct xsd_conn *c, char *p, uint32_t len)
 		err = EINVAL;
 	if (!err && (strspn(v[1], "0123456789") != strlen(v[1]) || !*v[1]))
 		err = EINVAL;
-	(void)mfn;
 	if (!err)
 		err = xsd_parse_domid(v[2], &port);
 	if (!err && port == 0)

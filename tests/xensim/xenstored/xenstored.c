@@ -33,6 +33,8 @@
 #define XSD_OUT_MAX (1024u * 1024u)
 /* Requests handled per connection per wakeup, so one client cannot starve the others. */
 #define XSD_BATCH 64
+/* Connections one unprivileged domain may hold (a real guest has one ring). */
+#define XSD_DOMU_CONNS 32
 
 enum { K_LISTEN = 1, K_CONN, K_SIGNAL };
 
@@ -351,6 +353,14 @@ static void conn_free(struct xsd_conn *c)
 	free(c);
 }
 
+static void listen_pause(struct xsd_domain *d, bool pause)
+{
+	struct epoll_event ev = { .events = pause ? 0 : EPOLLIN, .data.ptr = d };
+
+	if (d->fd >= 0 && d->paused != pause && !epoll_ctl(epfd, EPOLL_CTL_MOD, d->fd, &ev))
+		d->paused = pause;
+}
+
 static void reap(void)
 {
 	for (struct xsd_conn **pc = &xsd_conns; *pc;) {
@@ -361,7 +371,10 @@ static void reap(void)
 			continue;
 		}
 		*pc = c->next;
+		c->dom->nconns--;
 		conn_free(c);
+		for (struct xsd_domain *d = domains; d; d = d->next)
+			listen_pause(d, false);
 	}
 }
 
@@ -380,8 +393,20 @@ static void conn_accept(struct xsd_domain *d)
 	struct xsd_conn *c;
 	struct epoll_event ev;
 
-	if (fd < 0)
+	if (fd < 0) {
+		/* Out of fds: stop accepting until a connection goes, rather than spin. */
+		if (errno == EMFILE || errno == ENFILE) {
+			xsd_log("dom%u: out of file descriptors; not accepting for now",
+				d->domid);
+			listen_pause(d, true);
+		}
 		return;
+	}
+	if (d->domid && d->nconns >= XSD_DOMU_CONNS) {
+		xsd_log("dom%u: over %u connections; refusing one", d->domid, XSD_DOMU_CONNS);
+		close(fd);
+		return;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);
@@ -403,6 +428,7 @@ static void conn_accept(struct xsd_domain *d)
 	}
 	c->next = xsd_conns;
 	xsd_conns = c;
+	d->nconns++;
 }
 
 struct xsd_domain *xsd_domain_find(uint32_t domid)

@@ -89,7 +89,8 @@ struct xsd_domain {
 	uint32_t domid;
 	int32_t target;
 	char *sock_path;
-	uint32_t nwatches, ntx, outstanding;
+	uint32_t nwatches, ntx, outstanding, nconns;
+	bool paused;			/* listening paused: out of fds */
 };
 
 /* Fault knobs, driven by XS_CONTROL from dom0. */

@@ -923,8 +923,6 @@ static void case_malformed(void)
 	xt_raw_expect(&r0, XS_CONTROL, 0, S("no-such-command"), "EINVAL");
 	xt_raw_expect(&r0, XS_CONTROL, 0, S("live-update"), "ENOSYS");
 	xt_raw_expect(&r0, XS_CONTROL, 0, "help", 4, "EINVAL");
-	/* A reply that would not fit in XENSTORE_PAYLOAD_MAX: E2BIG, not a bigger message. */
-	/* (DIRECTORY on a huge list is covered by the directory-part case.) */
 
 	/* Half a header, half a payload, then gone: nothing happens to anyone else. */
 	CHECK(!xt_raw_open(&rx, &d, 1));
@@ -1018,6 +1016,25 @@ static void case_flood(void)
 			break;
 	}
 	xt_raw_close(&w);
+	alive();
+
+	/* A guest may hold 32 connections; more are closed at once, dom0 is not limited. */
+	{
+		struct xt_raw *many = calloc(33, sizeof(*many));
+
+		CHECK(many);
+
+		for (int i = 0; i < 33; i++)
+			CHECK(!xt_raw_open(&many[i], &d, 1));
+		for (int i = 0; i < 32; i++) {
+			CHECK(!xt_raw_req(&many[i], XS_READ, 0, S("/local/domain/1"), &m));
+			CHECK(m.h.type == XS_READ);
+		}
+		CHECK(xt_raw_recv(&many[32], &m, XT_TIMEOUT_MS) == -EPIPE);
+		for (int i = 0; i < 33; i++)
+			xt_raw_close(&many[i]);
+		free(many);
+	}
 	alive();
 	xs_close(h0);
 	CHECK(xt_stop(&d) == 0);
