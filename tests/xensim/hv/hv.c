@@ -105,94 +105,51 @@ static size_t gnttab_size(uint32_t mem_pages)
 /* ---- the process context ---- */
 
 /*
- * Point this process at host directory `dir` (creating DIR/hv and its
- * registry when `create`). Called with proc_lock held.
+ * Opens DIR/hv/registry below hvfd (creating and initialising it when
+ * `create`) and maps it. Creation is serialised with flock, which is
+ * independent of the OFD byte locks the handle slots use.
  */
-static int proc_setup(const char *dir, bool create)
+static int registry_map(int hvfd, bool create, struct hv_registry **ret, struct stat *st)
 {
-	struct hv_registry *reg;
-	int hvfd = -1, fd = -1, r;
-	struct stat st;
-	char path[4200];
+	struct hv_registry *reg = NULL;
+	int r = 0, fd;
 
-	if (strlen(dir) >= sizeof(hv_proc.dir))
-		return -ENAMETOOLONG;
-	/* Same host as before, unless a new `xensim up` recreated DIR/hv. */
-	snprintf(path, sizeof(path), "%s/hv/registry", dir);
-	if (hv_proc.reg && !strcmp(hv_proc.dir, dir) && !stat(path, &st) &&
-	    st.st_ino == hv_proc.reg_ino && st.st_dev == hv_proc.reg_dev)
-		return 0;
-	snprintf(path, sizeof(path), "%s/hv", dir);
-	if (create && mkdir(path, 0755) && errno != EEXIST)
-		return neg_errno();
-	hvfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (hvfd < 0)
-		return neg_errno();
-	if (create) {
-		if ((mkdirat(hvfd, "evt", 0755) && errno != EEXIST) ||
-		    (mkdirat(hvfd, "mt", 0755) && errno != EEXIST)) {
-			r = neg_errno();
-			goto fail;
-		}
-	}
 	fd = openat(hvfd, "registry", O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
-	if (fd < 0) {
+	if (fd < 0)
+		return neg_errno();
+	if (flock(fd, LOCK_EX) || fstat(fd, st))
 		r = neg_errno();
-		goto fail;
-	}
-	/* flock (not OFD byte locks) serialises creation and domain create/destroy. */
-	if (flock(fd, LOCK_EX) || fstat(fd, &st)) {
-		r = neg_errno();
-		goto fail;
-	}
-	if (st.st_size == 0 && create && ftruncate(fd, sizeof(*reg))) {
-		r = neg_errno();
-		goto fail;
-	}
-	if (st.st_size != 0 && (size_t)st.st_size < sizeof(*reg)) {
-		r = -EPROTO;
-		goto fail;
-	}
-	if (st.st_size == 0 && !create) {
+	else if (st->st_size == 0 && !create)
 		r = -ENOENT;
-		goto fail;
-	}
-	reg = map_fd(fd, sizeof(*reg));
-	if (!reg) {
+	else if (st->st_size != 0 && (size_t)st->st_size < sizeof(*reg))
+		r = -EPROTO;
+	else if (st->st_size == 0 && ftruncate(fd, sizeof(*reg)))
 		r = neg_errno();
-		goto fail;
-	}
-	if (st.st_size == 0) {
+	else if (!(reg = map_fd(fd, sizeof(*reg))))
+		r = neg_errno();
+	if (!r && st->st_size == 0) {
 		r = init_shared_mutex(&reg->evt_lock);
-		if (r) {
-			munmap(reg, sizeof(*reg));
-			goto fail;
-		}
 		reg->version = HV_VERSION;
 		__atomic_store_n(&reg->magic, HV_MAGIC, __ATOMIC_RELEASE);
 	}
-	if (__atomic_load_n(&reg->magic, __ATOMIC_ACQUIRE) != HV_MAGIC ||
-	    reg->version != HV_VERSION) {
-		munmap(reg, sizeof(*reg));
+	if (!r && (__atomic_load_n(&reg->magic, __ATOMIC_ACQUIRE) != HV_MAGIC ||
+		   reg->version != HV_VERSION))
 		r = -EPROTO;
-		goto fail;
-	}
+	/* Explicitly: the mapping keeps the description, and with it a flock, alive. */
 	flock(fd, LOCK_UN);
 	close(fd);
-	hv_proc.reg_ino = st.st_ino;
-	hv_proc.reg_dev = st.st_dev;
-	if (!hv_proc.doms) {
-		hv_proc.doms = calloc(DOMID_FIRST_RESERVED, sizeof(*hv_proc.doms));
-		if (!hv_proc.doms) {
-			munmap(reg, sizeof(*reg));
-			close(hvfd);
-			return -ENOMEM;
-		}
-	} else {
-		/* Another host directory: forget the old one (mappings leak, rare). */
-		for (unsigned i = 0; i < DOMID_FIRST_RESERVED; i++)
-			atomic_store(&hv_proc.doms[i], NULL);
-	}
+	if (r && reg)
+		munmap(reg, sizeof(*reg));
+	if (!r)
+		*ret = reg;
+	return r;
+}
+
+/* Called with proc_lock held: forget the previous host's caches, adopt this one. */
+static void proc_adopt(const char *dir, int hvfd, struct hv_registry *reg, const struct stat *st)
+{
+	for (unsigned i = 0; i < DOMID_FIRST_RESERVED; i++)
+		atomic_store(&hv_proc.doms[i], NULL);	/* old mappings leak: rare */
 	pthread_mutex_lock(&fifo_lock);
 	for (unsigned i = 0; i < HV_MAX_SLOTS; i++) {
 		if (hv_proc.fifo_fd[i] > 0)
@@ -204,14 +161,49 @@ static int proc_setup(const char *dir, bool create)
 		close(hv_proc.hvfd);
 	hv_proc.hvfd = hvfd;
 	hv_proc.reg = reg;
+	hv_proc.reg_ino = st->st_ino;
+	hv_proc.reg_dev = st->st_dev;
 	strcpy(hv_proc.dir, dir);
 	hv_proc.fault_seq = atomic_load(&reg->fault_seq) - 1; /* read knobs at first use */
+}
+
+/*
+ * Point this process at host directory `dir` (creating DIR/hv and its
+ * registry when `create`). Called with proc_lock held.
+ */
+static int proc_setup(const char *dir, bool create)
+{
+	struct hv_registry *reg;
+	struct stat st;
+	char path[4200];
+	int hvfd, r;
+
+	if (strlen(dir) >= sizeof(hv_proc.dir))
+		return -ENAMETOOLONG;
+	/* Same host as before, unless a new `xensim up` recreated DIR/hv. */
+	snprintf(path, sizeof(path), "%s/hv/registry", dir);
+	if (hv_proc.reg && !strcmp(hv_proc.dir, dir) && !stat(path, &st) &&
+	    st.st_ino == hv_proc.reg_ino && st.st_dev == hv_proc.reg_dev)
+		return 0;
+	if (!hv_proc.doms && !(hv_proc.doms = calloc(DOMID_FIRST_RESERVED, sizeof(*hv_proc.doms))))
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/hv", dir);
+	if (create && mkdir(path, 0755) && errno != EEXIST)
+		return neg_errno();
+	hvfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (hvfd < 0)
+		return neg_errno();
+	if (create && ((mkdirat(hvfd, "evt", 0755) && errno != EEXIST) ||
+		       (mkdirat(hvfd, "mt", 0755) && errno != EEXIST)))
+		r = neg_errno();
+	else
+		r = registry_map(hvfd, create, &reg, &st);
+	if (r) {
+		close(hvfd);
+		return r;
+	}
+	proc_adopt(dir, hvfd, reg, &st);
 	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	close(hvfd);
-	return r;
 }
 
 /* An unsigned environment variable in [0, max], else `def`. */

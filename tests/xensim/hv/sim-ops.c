@@ -216,6 +216,34 @@ static void mt_drop(struct xen_gnttab *g, struct hv_dom *d, uint32_t idx, uint32
 	}
 }
 
+/* Pins every ref and records it at arena pages idx..; all or nothing (-EINVAL). */
+static int pin_all(struct xen_gnttab *g, struct hv_dom *d, uint32_t idx, uint32_t count,
+		   const grant_ref_t *refs, int prot_write)
+{
+	uint16_t head = HV_MT_HEAD;
+	uint32_t i;
+	int r = hv_lock(&d->gt->lock);
+
+	if (r)
+		return r;
+	for (i = 0; i < count; i++) {
+		if (gt_pin(d, refs[i], g->h.domid, prot_write) != GNTST_okay)
+			break;
+		g->mt[idx + i] = (struct hv_mt){
+			.ref = refs[i], .domid = d->domid, .count = head ? count : 0,
+			.flags = HV_MT_USED | head | (prot_write ? HV_MT_WRITE : 0),
+			.dom_gen = d->gen,
+		};
+		head = 0;
+	}
+	if (i < count) {
+		mt_drop(g, d, idx, i);
+		r = -EINVAL;
+	}
+	hv_unlock(&d->gt->lock);
+	return r;
+}
+
 /* Maps the pinned grants' frames at their arena pages, one mmap per frame run. */
 static int map_frames(struct xen_gnttab *g, struct hv_dom *d, uint32_t idx, uint32_t count,
 		      int prot)
@@ -258,9 +286,7 @@ static int sim_gnttab_map(struct xen_gnttab *g, uint32_t count, domid_t domid,
 			  const grant_ref_t *refs, int prot_write, void **ret_addr)
 {
 	int prot = PROT_READ | (prot_write ? PROT_WRITE : 0);
-	uint16_t head = HV_MT_HEAD;
 	struct hv_dom *d;
-	uint32_t i;
 	long idx;
 	int r;
 
@@ -279,25 +305,9 @@ static int sim_gnttab_map(struct xen_gnttab *g, uint32_t count, domid_t domid,
 	idx = arena_find(g, count);
 	if (idx < 0)
 		return -ENOMEM;
-	r = hv_lock(&d->gt->lock);
+	r = pin_all(g, d, (uint32_t)idx, count, refs, prot_write);
 	if (r)
 		return r;
-	for (i = 0; i < count; i++) {
-		if (gt_pin(d, refs[i], g->h.domid, prot_write) != GNTST_okay)
-			break;
-		g->mt[idx + i] = (struct hv_mt){
-			.ref = refs[i], .domid = domid, .count = head ? count : 0,
-			.flags = HV_MT_USED | head | (prot_write ? HV_MT_WRITE : 0),
-			.dom_gen = d->gen,
-		};
-		head = 0;
-	}
-	if (i < count) {
-		mt_drop(g, d, idx, i);
-		hv_unlock(&d->gt->lock);
-		return -EINVAL;
-	}
-	hv_unlock(&d->gt->lock);
 	r = map_frames(g, d, idx, count, prot);
 	if (r) {
 		arena_clear(g, idx, count);
@@ -549,6 +559,31 @@ static int grant_pages(struct xen_gntshr *s, struct hv_dom *d, domid_t domid, ui
 	return r;
 }
 
+/* Maps our freshly granted pages at addr, one mmap per page run; undoes the grants on failure. */
+static int map_own_pages(struct xen_gntshr *s, struct hv_dom *d, uint8_t *addr,
+			 const grant_ref_t *refs, uint32_t count)
+{
+	for (uint32_t i = 0, n; i < count; i += n) {
+		/* Our own grants: their pages cannot change under us. */
+		uint32_t page = d->gt->act[refs[i]].page;
+
+		for (n = 1; i + n < count && d->gt->act[refs[i + n]].page == page + n; n++)
+			;
+		if (mmap(addr + (size_t)i * XEN_PAGE_SIZE, (size_t)n * XEN_PAGE_SIZE,
+			 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, d->mem_fd,
+			 (off_t)page * XEN_PAGE_SIZE) == MAP_FAILED) {
+			int r = neg_errno();
+
+			if (!hv_lock(&d->gt->lock)) {
+				unshare_refs(s, d, refs, count);
+				hv_unlock(&d->gt->lock);
+			}
+			return r;
+		}
+	}
+	return 0;
+}
+
 static int sim_gntshr_share(struct xen_gntshr *s, domid_t domid, uint32_t count, int writable,
 			    grant_ref_t *ret_refs, void **ret_addr)
 {
@@ -581,22 +616,8 @@ static int sim_gntshr_share(struct xen_gntshr *s, domid_t domid, uint32_t count,
 		hv_sweep();
 		r = grant_pages(s, d, domid, count, writable, rec->refs);
 	}
-	/* Our own grants: their pages cannot change under us. One mmap per page run. */
-	for (uint32_t i = 0, n; !r && i < count; i += n) {
-		uint32_t page = d->gt->act[rec->refs[i]].page;
-
-		for (n = 1; i + n < count && d->gt->act[rec->refs[i + n]].page == page + n; n++)
-			;
-		if (mmap(addr + (size_t)i * XEN_PAGE_SIZE, (size_t)n * XEN_PAGE_SIZE,
-			 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, d->mem_fd,
-			 (off_t)page * XEN_PAGE_SIZE) == MAP_FAILED) {
-			r = neg_errno();
-			if (!hv_lock(&d->gt->lock)) {
-				unshare_refs(s, d, rec->refs, count);
-				hv_unlock(&d->gt->lock);
-			}
-		}
-	}
+	if (!r)
+		r = map_own_pages(s, d, addr, rec->refs, count);
 	if (r) {
 		munmap(addr, (size_t)count * XEN_PAGE_SIZE);
 		free(rec);
