@@ -25,7 +25,9 @@ static const char dump_usage[] =
 	"usage: xensim dump DIR [PATH] [--symbolic]\n"
 	"  Prints the xenstore tree under PATH (default /) with permissions, one node\n"
 	"  a line as `xenstore-ls -f -p` does: PATH = \"VALUE\"  (PERMS).\n"
-	"  --symbolic  domain ids as {name}, /vm/<uuid> as /vm/{name}\n";
+	"  --symbolic  domain ids as {name}, /vm/<uuid> as /vm/{name}\n"
+	"  DIR `-': the xenstored libxenstore finds by itself (XENSTORED_PATH, else\n"
+	"  the host's), e.g. in dom0 of a real Xen host, for the oracle's comparison.\n";
 
 struct symtab {
 	unsigned ids[256];
@@ -263,7 +265,7 @@ int cmd_dump(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--symbolic"))
 			symbolic = true;
-		else if (argv[i][0] == '-')
+		else if (argv[i][0] == '-' && argv[i][1])
 			return ts_usage_error(dump_usage, "unknown option `%s'", argv[i]);
 		else if (npos++ == 0)
 			dir = argv[i];
@@ -276,8 +278,16 @@ int cmd_dump(int argc, char **argv)
 		return ts_usage_error(dump_usage, "expected DIR");
 	if (path[0] != '/')
 		return ts_usage_error(dump_usage, "PATH must be absolute");
-	if (ts_host_init(&h, dir) || ts_host_open(&h))
+	if (!strcmp(dir, "-")) {
+		memset(&h, 0, sizeof(h));
+		h.xs = xs_open(0);
+		if (!h.xs) {
+			ts_err("cannot connect to xenstored: %s", strerror(errno));
+			return TS_EXIT_FAIL;
+		}
+	} else if (ts_host_init(&h, dir) || ts_host_open(&h)) {
 		return TS_EXIT_FAIL;
+	}
 	if (symbolic)
 		sym_load(&h, &syms);
 	if (strcmp(path, "/")) {

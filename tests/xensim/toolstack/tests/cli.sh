@@ -33,4 +33,10 @@ grep -q "no domain 42" <<<"$ERR" || fail "unknown domain: $ERR"
 run 1 "$XENSIM" block-detach "$TS_DIR" 0 xvda
 grep -q "no vbd device" <<<"$ERR" || fail "unknown device: $ERR"
 pass "unknown domain or device fails with a message"
-echo "1..4"
+
+# dump - : whatever xenstored libxenstore finds (the oracle's mode on real Xen)
+run 0 env XENSTORED_PATH="$TS_DIR/xenstored/dom0.sock" "$XENSIM" dump - /local/domain/0/name
+[ "$OUT" = '/local/domain/0/name = "Domain-0"  (n0)' ] || fail "dump -: $OUT"
+run 1 env XENSTORED_PATH=/nonexistent.sock "$XENSIM" dump - /
+pass "dump - reads the xenstored of the environment"
+echo "1..5"
