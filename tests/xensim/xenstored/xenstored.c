@@ -455,6 +455,17 @@ static int domain_listen(struct xsd_domain *d)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return errno;
+	/* A socket someone still answers on belongs to a live daemon: never steal it. */
+	if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)) || errno == EAGAIN) {
+		close(fd);
+		free(d->sock_path);
+		d->sock_path = NULL;
+		return EADDRINUSE;
+	}
+	close(fd);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
 	unlink(sa.sun_path);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 64) ||
 	    epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev)) {
@@ -549,7 +560,10 @@ int xsd_domain_release(uint32_t domid)
 	epoll_ctl(epfd, EPOLL_CTL_DEL, d->fd, NULL);
 	close(d->fd);
 	d->fd = -1;
+	/* Unlinked now: the domain may be introduced again before the zombie is freed. */
 	unlink(d->sock_path);
+	free(d->sock_path);
+	d->sock_path = NULL;
 	d->next = zombies;
 	zombies = d;
 	xsd_tree_orphan(&xsd_store, domid);

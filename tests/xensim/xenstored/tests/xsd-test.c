@@ -108,6 +108,16 @@ static void control(struct xt_raw *r0, const char *cmd_nul_args, size_t len)
 	CHECK(m.h.type == XS_CONTROL);
 }
 
+static void alive(void)
+{
+	struct xt_raw r;
+
+	CHECK(xt_alive(&d));
+	CHECK(!xt_raw_open(&r, &d, 0));
+	xt_raw_expect(&r, XS_WRITE, 0, S("/alive\0" "1"), "OK");
+	xt_raw_close(&r);
+}
+
 /* ---------------------------------------------------------------------------------- */
 
 static void case_utils(void)
@@ -852,19 +862,22 @@ static void case_release(void)
 	CHECK(!xt_raw_open(&r3, &d, 3));
 	raw_write(&r3, 0, "again", "1", "OK");
 	xt_raw_close(&r3);
+	/* Release and introduce again in one burst: the new socket survives. */
+	CHECK(!xt_raw_send(&r0, XS_RELEASE, 0, 2, "3", 2));
+	CHECK(!xt_raw_send(&r0, XS_INTRODUCE, 0, 6, "3\0" "1\0" "9", 6));
+	for (int i = 0; i < 2; i++) {
+		do
+			CHECK(!xt_raw_recv(&r0, &m, XT_TIMEOUT_MS));
+		while (m.h.type == XS_WATCH_EVENT);
+		CHECK(!strcmp(m.body, "OK"));
+	}
+	alive();
+	CHECK(!xt_raw_open(&r3, &d, 3));
+	raw_write(&r3, 0, "/local/domain/3/x", "1", "EACCES");
+	xt_raw_close(&r3);
 	xt_raw_close(&r0);
 	xs_close(h0);
 	CHECK(xt_stop(&d) == 0);
-}
-
-static void alive(void)
-{
-	struct xt_raw r;
-
-	CHECK(xt_alive(&d));
-	CHECK(!xt_raw_open(&r, &d, 0));
-	xt_raw_expect(&r, XS_WRITE, 0, S("/alive\0" "1"), "OK");
-	xt_raw_close(&r);
 }
 
 static void case_malformed(void)
@@ -1117,6 +1130,10 @@ static void case_cli(void)
 
 	/* SIGTERM: a clean exit, every socket removed. */
 	start(NULL);
+	/* A second daemon on the same directory refuses to steal the live socket. */
+	CHECK(run_cli((const char *[]){ bin, "--dir", d.dir, NULL }, err, sizeof(err)) == 1);
+	CHECK(strstr(err, "dom0.sock"));
+	alive();
 	h0 = xt_open(&d, 0);
 	CHECK(h0);
 	make_domain(h0, 4);
