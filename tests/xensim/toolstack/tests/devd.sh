@@ -13,7 +13,8 @@ rd() { XENSTORED_PATH=$TS_DIR/xenstored/dom0.sock xenstore-read "$1"; }
 log=$TS_DIR/hotplug.log
 cat >"$TS_DIR/hotplug.sh" <<SH
 #!/bin/sh
-echo "\$* script=\$script type=\$XENBUS_TYPE path=\$XENBUS_PATH base=\$XENBUS_BASE_PATH vif=\${vif-} netdev=\${netdev-} dom=\$XENSIM_DOMID" >>$log
+echo "\$* script=\$script type=\$XENBUS_TYPE path=\$XENBUS_PATH" \\
+	"base=\$XENBUS_BASE_PATH vif=\${vif-} netdev=\${netdev-} dom=\$XENSIM_DOMID" >>$log
 case "\$1" in add|online) xenstore-write "\$XENBUS_PATH/hotplug-status" connected ;; esac
 SH
 printf '#!/bin/sh\necho "disk on fire" >&2\nexit 3\n' >"$TS_DIR/fail.sh"
@@ -28,20 +29,24 @@ exec 3< <("$XENSIM" exec "$TS_DIR" dd -- "$TS_FAKE_BACKEND")
 read -r -t 10 -u 3 ready || fail "fake backend did not start"
 
 be=/local/domain/$dd/backend/vbd/$g/51712
-run 0 "$XENSIM" block-attach "$TS_DIR" guest "vdev=xvda,backend=dd,script=$TS_DIR/hotplug.sh,target=/srv/g.img"
+hp=$TS_DIR/hotplug.sh
+run 0 "$XENSIM" block-attach "$TS_DIR" guest "vdev=xvda,backend=dd,script=$hp,target=/srv/g.img"
 run 0 "$XENSIM" wait "$TS_DIR" $be/hotplug-status connected
-grep -qxF "add script=$TS_DIR/hotplug.sh type=vbd path=backend/vbd/$g/51712 base=backend vif= netdev= dom=$dd" "$log" ||
+want="add script=$hp type=vbd path=backend/vbd/$g/51712 base=backend vif= netdev= dom=$dd"
+grep -qxF "$want" "$log" ||
 	fail "vbd add: $(cat "$log")"
 pass "vbd: script add at InitWait, libxl's environment, in the driver domain"
 
-run 0 "$XENSIM" network-attach "$TS_DIR" guest "backend=dd,script=$TS_DIR/hotplug.sh,gatewaydev=eth9"
+run 0 "$XENSIM" network-attach "$TS_DIR" guest "backend=dd,script=$hp,gatewaydev=eth9"
 vbe=/local/domain/$dd/backend/vif/$g/0
 run 0 "$XENSIM" wait "$TS_DIR" $vbe/hotplug-status connected
-grep -qxF "online type_if=vif script=$TS_DIR/hotplug.sh type=vif path=backend/vif/$g/0 base=backend vif=vif$g.0 netdev=eth9 dom=$dd" "$log" ||
+want="online type_if=vif script=$hp type=vif path=backend/vif/$g/0 base=backend"
+grep -qxF "$want vif=vif$g.0 netdev=eth9 dom=$dd" "$log" ||
 	fail "vif online: $(cat "$log")"
 pass "vif: script online type_if=vif with vif and netdev"
 
-run 0 "$XENSIM" block-attach "$TS_DIR" guest "vdev=xvdb,backend=dd,script=$TS_DIR/fail.sh,target=/srv/h.img"
+run 0 "$XENSIM" block-attach "$TS_DIR" guest \
+	"vdev=xvdb,backend=dd,script=$TS_DIR/fail.sh,target=/srv/h.img"
 run 0 "$XENSIM" wait "$TS_DIR" /local/domain/$dd/backend/vbd/$g/51728/hotplug-status error
 grep -q "disk on fire" "$TS_DIR/toolstack/devd-$dd.log" || fail "script stderr not in devd's log"
 pass "a failing script leaves hotplug-status=error"

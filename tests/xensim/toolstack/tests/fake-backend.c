@@ -6,7 +6,8 @@
  * without any ring: a device at Initialising (1) goes to InitWait (2), a
  * device the toolstack closes (5) goes to Closed (6). It prints "ready" on
  * stdout once its watch is in place, then a line for each answer
- * ("initwait|closed <backend path> online=<value>"), and stops on SIGTERM. Single-threaded poll loop; it never exits on what it reads.
+ * ("initwait|closed <backend path> online=<value>"), and stops on SIGTERM.
+ * Single-threaded poll loop; it never exits on what it reads.
  */
 #include <errno.h>
 #include <poll.h>

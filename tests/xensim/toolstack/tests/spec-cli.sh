@@ -28,7 +28,8 @@ be=/local/domain/$dd/backend/qdisk/$g/51760
 	fail "qcow2 -> qdisk: $(rd $be/params)"
 [ "$(rd /local/domain/$g/device/vbd/51760/backend)" = $be ] || fail "qdisk frontend kind"
 # a PVH guest gets no protocol node; no-discard, untrusted, script= honoured
-run 0 "$XENSIM" block-attach "$TS_DIR" hvmish vdev=xvda,no-discard,untrusted,script=my-block,backend=dd,target=/srv/e
+run 0 "$XENSIM" block-attach "$TS_DIR" hvmish \
+	vdev=xvda,no-discard,untrusted,script=my-block,backend=dd,target=/srv/e
 be=/local/domain/$dd/backend/vbd/$h/51712
 [ "$(rd $be/script)" = /etc/xen/scripts/my-block ] && [ "$(rd $be/discard-enable)" = 0 ] &&
 	[ "$(rd /local/domain/$h/device/vbd/51712/trusted)" = 0 ] || fail "flags"
@@ -54,7 +55,8 @@ pass "bad disk specs are refused with a message"
 run 0 "$XENSIM" network-attach "$TS_DIR" guest backend=dd
 [ "$OUT" = 0 ] || fail "first vif devid $OUT"
 be=/local/domain/$dd/backend/vif/$g/0
-grep -Eq '^00:16:3e:[0-7][0-9a-f]:[0-9a-f]{2}:[0-9a-f]{2}$' <<<"$(rd $be/mac)" || fail "mac $(rd $be/mac)"
+mac=$(rd $be/mac)
+grep -Eq '^00:16:3e:[0-7][0-9a-f]:[0-9a-f]{2}:[0-9a-f]{2}$' <<<"$mac" || fail "mac $mac"
 [ "$(rd $be/bridge)" = xenbr0 ] && [ "$(rd $be/script)" = /etc/xen/scripts/vif-bridge ] ||
 	fail "vif defaults"
 run 1 rd $be/mtu

@@ -89,7 +89,8 @@ static void test_disk_good(void)
 	check(!disk("vdev=xvda,devtype=cdrom,target=/iso", &d, err) && d.is_cdrom &&
 	      !d.readwrite && d.removable, "/disk/devtype-cdrom-readonly");
 	ts_disk_free(&d);
-	check(!disk("vdev=xvda,no-discard,direct-io-safe,untrusted,script=blk,target=/x", &d, err) &&
+	check(!disk("vdev=xvda,no-discard,direct-io-safe,untrusted,script=blk,target=/x", &d,
+		    err) &&
 	      d.discard == TS_FALSE && d.direct_io_safe && d.trusted == TS_FALSE &&
 	      !strcmp(d.script, "blk"), "/disk/flags");
 	ts_disk_free(&d);
