@@ -57,6 +57,7 @@ struct bench {
 	struct xen_evtchn *f, *b;
 	int fport, bport, fds[2];
 	struct xen_gnttab *g;
+	struct xen_gntshr *s;
 	grant_ref_t refs[11];
 	struct xen_copy_seg segs[11];
 	uint8_t *fp, *map, *buf, *priv;
@@ -145,12 +146,11 @@ static void op_read_priv(struct bench *B)
 
 static int setup(struct bench *B)
 {
-	struct xen_gntshr *s;
 	char path[300];
 
 	as_dom(2);
 	if (X->evtchn_open(&B->f) || (B->fport = X->evtchn_bind_unbound(B->f, 1)) <= 0 ||
-	    X->gntshr_open(&s) || X->gntshr_share(s, 1, 11, 1, B->refs, (void **)&B->fp))
+	    X->gntshr_open(&B->s) || X->gntshr_share(B->s, 1, 11, 1, B->refs, (void **)&B->fp))
 		return -1;
 	as_dom(1);
 	if (X->evtchn_open(&B->b) || (B->bport = X->evtchn_bind_interdomain(B->b, 2, B->fport)) <= 0)
@@ -176,12 +176,32 @@ static int setup(struct bench *B)
 	return 0;
 }
 
+/* Everything setup made, whatever it got to (the close ops accept NULL). */
+static void teardown(struct bench *B)
+{
+	X->gnttab_close(B->g);	/* unmaps B->map */
+	X->evtchn_close(B->b);
+	X->evtchn_close(B->f);
+	X->gntshr_close(B->s);
+	if (B->fds[0] > 0) {
+		close(B->fds[0]);
+		close(B->fds[1]);
+	}
+	if (B->fd > 0)
+		close(B->fd);
+	free(B->buf);
+	free(B->priv);
+}
+
 static int run_all(void)
 {
 	struct bench B = { 0 };
+	int r;
 
-	if (setup(&B))
+	if (setup(&B)) {
+		teardown(&B);
 		return -1;
+	}
 	report("event: notify+pending+unmask", measure(&B, op_event, 20000),
 	       measure(&B, op_pipe, 20000), "pipe write+read");
 	report("grant map+unmap, 1 page", measure(&B, op_map, 2000), measure(&B, op_mmap, 2000),
@@ -190,7 +210,9 @@ static int run_all(void)
 	       measure(&B, op_memcpy44, 20000), "memcpy 44 KiB");
 	report("read 4 KiB of a persistent map", measure(&B, op_read_map, 100000),
 	       measure(&B, op_read_priv, 100000), "read 4 KiB private");
-	return B.failed ? -1 : 0;
+	r = B.failed ? -1 : 0;
+	teardown(&B);
+	return r;
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
