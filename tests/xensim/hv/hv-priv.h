@@ -179,7 +179,7 @@ struct hv_proc {
 	uint32_t fifo_gen[HV_MAX_SLOTS];
 	uint32_t gntalloc_limit;
 	/* fault knobs (see docs/xensim-hv.md), re-read when reg->fault_seq moves */
-	uint32_t fault_seq;
+	_Atomic uint32_t fault_seq;
 	struct hv_fault {
 		_Atomic uint32_t at;	/* fail the at-th call (0: never) */
 		_Atomic bool onward;	/* ... and every later one */

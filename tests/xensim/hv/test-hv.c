@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -581,6 +582,49 @@ static void evtchn_ping_pong(void)
 	X->evtchn_close(b);
 }
 
+/* Two threads, each with its own pair of handles, bounce events at once. */
+struct bounce {
+	struct xen_evtchn *f, *b;
+	int fport, bport, done;
+};
+
+static bool take(struct xen_evtchn *e, int port)
+{
+	return wait_readable(X->evtchn_fd(e)) && X->evtchn_pending(e) == port &&
+	       X->evtchn_unmask(e, port) == 0;
+}
+
+static void *bounce_thread(void *arg)
+{
+	struct bounce *t = arg;
+
+	for (t->done = 0; t->done < 2000; t->done++)
+		if (X->evtchn_notify(t->f, t->fport) || !take(t->b, t->bport) ||
+		    X->evtchn_notify(t->b, t->bport) || !take(t->f, t->fport))
+			break;
+	return NULL;
+}
+
+static void evtchn_threads(void)
+{
+	struct bounce t[2];
+	pthread_t th[2];
+
+	for (int i = 0; i < 2; i++) {
+		REQUIRE(connect_pair(&t[i].f, &t[i].b, &t[i].fport, &t[i].bport));
+		REQUIRE(take(t[i].b, t[i].bport));	/* the bind's own event */
+	}
+	for (int i = 0; i < 2; i++)
+		REQUIRE(pthread_create(&th[i], NULL, bounce_thread, &t[i]) == 0);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		CHECK(t[i].done == 2000);
+		CHECK(X->evtchn_pending(t[i].b) == -EAGAIN && X->evtchn_pending(t[i].f) == -EAGAIN);
+		X->evtchn_close(t[i].b);
+		X->evtchn_close(t[i].f);
+	}
+}
+
 static void evtchn_coalesce(void)
 {
 	struct xen_evtchn *f, *b;
@@ -1051,6 +1095,7 @@ int main(void)
 		{ "/hv/copy/statuses", copy_statuses },
 		{ "/hv/evtchn/cross-process", evtchn_cross_process },
 		{ "/hv/evtchn/ping-pong", evtchn_ping_pong },
+		{ "/hv/evtchn/threads", evtchn_threads },
 		{ "/hv/evtchn/coalesce-while-masked", evtchn_coalesce },
 		{ "/hv/evtchn/bad-binds", evtchn_bad_binds },
 		{ "/hv/evtchn/rebind-after-unbind", evtchn_rebind_after_unbind },
