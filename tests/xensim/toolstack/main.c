@@ -29,6 +29,8 @@ static const char main_usage[] =
 	"  block-detach DIR DOMID VDEV        detach it\n"
 	"  network-attach DIR DOMID VIFSPEC   attach a NIC (xl's vif spec)\n"
 	"  network-detach DIR DOMID DEVID|MAC detach it\n"
+	"  block-list DIR DOMID...        list disks (as xl block-list)\n"
+	"  network-list DIR DOMID...      list NICs (as xl network-list)\n"
 	"  devd DIR DOMID [-F]            run hotplug scripts in a driver domain (xl devd)\n"
 	"  dump DIR [PATH] [--symbolic]   print the store with permissions\n"
 	"  wait DIR PATH [VALUE] [-t SECS] wait until PATH reads VALUE (or exists)\n"
@@ -159,6 +161,8 @@ static const struct verb {
 	{ "block-detach", cmd_block_detach },
 	{ "network-attach", cmd_network_attach },
 	{ "network-detach", cmd_network_detach },
+	{ "block-list", cmd_block_list },
+	{ "network-list", cmd_network_list },
 	{ "devd", cmd_devd },
 	{ "dump", cmd_dump },
 	{ "wait", cmd_wait },

@@ -171,6 +171,8 @@ int cmd_block_attach(int argc, char **argv);
 int cmd_block_detach(int argc, char **argv);
 int cmd_network_attach(int argc, char **argv);
 int cmd_network_detach(int argc, char **argv);
+int cmd_block_list(int argc, char **argv);	/* devlist.c */
+int cmd_network_list(int argc, char **argv);
 
 /* A device as libxl__device: kind names as libxl__device_kind_to_string. */
 struct ts_device {

@@ -7,7 +7,7 @@
 run 0 "$XENSIM"
 grep -q "^usage: xensim VERB" <<<"$OUT" || fail "bare xensim: $OUT"
 for verb in up down create destroy list exec block-attach block-detach network-attach \
-	network-detach devd dump; do
+	network-detach block-list network-list devd dump wait; do
 	run 0 "$XENSIM" "$verb" --help
 	grep -q "^usage: xensim $verb" <<<"$OUT" || fail "$verb --help: $OUT"
 	grep -q "  $verb" <<<"$("$XENSIM")" || fail "$verb missing from the top usage"

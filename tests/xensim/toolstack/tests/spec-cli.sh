@@ -34,7 +34,10 @@ be=/local/domain/$dd/backend/vbd/$h/51712
 [ "$(rd $be/script)" = /etc/xen/scripts/my-block ] && [ "$(rd $be/discard-enable)" = 0 ] &&
 	[ "$(rd /local/domain/$h/device/vbd/51712/trusted)" = 0 ] || fail "flags"
 run 1 rd /local/domain/$h/device/vbd/51712/protocol
-pass "good disk specs give libxl's values"
+run 0 "$XENSIM" block-list "$TS_DIR" guest
+grep -Eq "^832 +$dd +$g +1 +-1 +-1 +/local/domain/$dd/backend/vbd/$g/832 *$" <<<"$OUT" &&
+	grep -q "/local/domain/$dd/backend/qdisk/$g/51760" <<<"$OUT" || fail "block-list: $OUT"
+pass "good disk specs give libxl's values; block-list lists them"
 
 for spec in "vdev=xvde,colour=blue,target=/x" "vdev=xvde,access=rwx,target=/x" \
 	"vdev=xvde,format=vmdk,target=/x" "vdev=vde,target=/x" "target=/x,vdev=xvde" \
@@ -70,7 +73,10 @@ be=/local/domain/$dd/backend/vif/$g/1
 run 0 "$XENSIM" network-attach "$TS_DIR" guest mac=00:16:3e:00:00:07,devid=5,backend=dd
 run 0 "$XENSIM" network-attach "$TS_DIR" guest backend=dd
 [ "$OUT" = 6 ] || fail "devid after 5: $OUT"
-pass "vif specs: defaults, rate in bytes,usec, MAC, devids"
+run 0 "$XENSIM" network-list "$TS_DIR" guest
+grep -Eq "^5 +$dd +00:16:3e:00:00:07 +5 +1 +-1 +-1/-1 +/local/domain/$dd/backend/vif/$g/5" \
+	<<<"$OUT" || fail "network-list: $OUT"
+pass "vif specs: defaults, rate in bytes,usec, MAC, devids; network-list"
 
 for spec in colour=blue mac=00:16:3e:00:00 rate=10MB mtu=big type=ioemu; do
 	run 2 "$XENSIM" network-attach "$TS_DIR" guest "$spec"
