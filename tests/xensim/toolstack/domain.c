@@ -547,8 +547,11 @@ int cmd_exec(int argc, char **argv)
 	int cmd = 3, r;
 	pid_t pid;
 
-	if (ts_want_help(argc, argv, exec_usage))
+	/* only our own --help: CMD's arguments are CMD's */
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		fputs(exec_usage, stdout);
 		return 0;
+	}
 	if (argc > 3 && !strcmp(argv[3], "--"))
 		cmd = 4;
 	if (argc <= cmd)

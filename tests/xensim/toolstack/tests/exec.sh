@@ -26,6 +26,8 @@ run 127 "$XENSIM" exec "$TS_DIR" guest -- /nonexistent/cmd
 pass "exec exits with the command's status (128+N on signal N)"
 
 run 2 "$XENSIM" exec "$TS_DIR" guest
+run 0 "$XENSIM" exec "$TS_DIR" guest sh -c 'echo "$1"' sh --help
+[ "$OUT" = --help ] || fail "exec without -- took CMD's --help: $OUT"
 run 1 "$XENSIM" exec "$TS_DIR" nosuch -- true
 ls "$TS_DIR/toolstack/procs" | grep -q . && fail "finished commands left records"
 pass "exec refuses a missing command or domain; records are cleaned up"
