@@ -54,10 +54,18 @@ static const char network_detach_usage[] =
 	"usage: xensim network-detach DIR DOMID DEVID|MAC [-t SECS]\n"
 	"  Detaches a NIC as `xl network-detach` does (see block-detach).\n";
 
+/* "Console 0 is a special case" (libxl_device.c libxl__device_generic_add). */
+static bool is_console0(const struct ts_device *d)
+{
+	return !strcmp(d->kind, "console") && d->devid == 0;
+}
+
 void ts_device_paths(const struct ts_device *d, char *fe, char *be, char *lx, size_t len)
 {
 	/* libxl__device_frontend_path / _backend_path / _libxl_path */
-	if (fe)
+	if (fe && is_console0(d))
+		snprintf(fe, len, "/local/domain/%u/console", d->domid);
+	else if (fe)
 		snprintf(fe, len, "/local/domain/%u/device/%s/%d", d->domid, d->kind, d->devid);
 	if (be)
 		snprintf(be, len, "/local/domain/%u/backend/%s/%u/%d", d->backend_domid,
@@ -135,8 +143,9 @@ static bool generic_add(struct ts_host *h, xs_transaction_t t, const struct ts_d
 	if (!xs_write(h->xs, t, p, be, (unsigned)strlen(be)))
 		return false;
 
+	/* console 0's frontend dir is not the guest's: ro_frontend_perms */
 	if ((!xs_rm(h->xs, t, fe) && errno != ENOENT) || !xs_mkdir(h->xs, t, fe) ||
-	    !xs_set_permissions(h->xs, t, fe, fe_perms, 2))
+	    !xs_set_permissions(h->xs, t, fe, is_console0(d) ? be_perms : fe_perms, 2))
 		return false;
 	snprintf(p, sizeof(p), "%s/backend", fe);
 	if (!xs_write(h->xs, t, p, be, (unsigned)strlen(be)))
@@ -541,6 +550,36 @@ out_nic:
 	return r;
 }
 
+/*
+ * libxl_console.c libxl__device_console_add() for console 0 of a PV/PVH
+ * guest (domcreate_launch_dm): backend xenconsoled in dom0, output "pty",
+ * the console page and port in ro_fents.
+ */
+int ts_console_add(struct ts_host *h, unsigned domid, unsigned port, unsigned long mfn)
+{
+	struct kvs back = { 0 }, front = { 0 }, ro_front = { 0 };
+	struct ts_device d = { .domid = domid, .backend_domid = 0, .devid = 0,
+			       .kind = "console", .backend_kind = "console" };
+	int r;
+
+	kv_add(&back, "frontend-id", "%u", domid);
+	kv_add(&back, "online", "1");
+	kv_add(&back, "state", "1");
+	kv_add(&back, "protocol", "vt100");		/* LIBXL_XENCONSOLE_PROTOCOL */
+	kv_add(&front, "backend-id", "0");
+	kv_add(&ro_front, "limit", "1048576");		/* LIBXL_XENCONSOLE_LIMIT */
+	kv_add(&ro_front, "type", "xenconsoled");
+	kv_add(&ro_front, "output", "pty");
+	kv_add(&ro_front, "tty", "%s", "");
+	kv_add(&ro_front, "port", "%u", port);
+	kv_add(&ro_front, "ring-ref", "%lu", mfn);
+	r = device_add(h, &d, &back, &front, &ro_front);
+	kv_free(&back);
+	kv_free(&front);
+	kv_free(&ro_front);
+	return r;
+}
+
 /* --- removal -------------------------------------------------------------- */
 
 /* libxl__device_destroy() run by the toolstack domain: all three trees. */
@@ -636,6 +675,17 @@ destroy:
 	return r;
 }
 
+/* The static name of a device kind this toolstack creates ("vbd" otherwise). */
+static const char *kind_name(const char *kind)
+{
+	static const char *const kinds[] = { "vbd", "qdisk", "vif", "console" };
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strcmp(kind, kinds[i]))
+			return kinds[i];
+	return "vbd";
+}
+
 /* Reads the device's record under /libxl to learn its backend. */
 static int device_lookup(struct ts_host *h, struct ts_device *d)
 {
@@ -659,7 +709,7 @@ static int device_lookup(struct ts_host *h, struct ts_device *d)
 	}
 	free(be);
 	d->backend_domid = bdom;
-	d->backend_kind = !strcmp(kind, "qdisk") ? "qdisk" : !strcmp(kind, "vif") ? "vif" : "vbd";
+	d->backend_kind = kind_name(kind);
 	return 0;
 }
 
@@ -781,12 +831,16 @@ static void destroy_as_frontend(struct ts_host *h, unsigned domid, int timeout_s
 		devs = xs_directory(h->xs, XBT_NULL, p, &nd);
 		for (unsigned i = 0; devs && i < nd; i++) {
 			struct ts_device d = { .domid = domid, .devid = atoi(devs[i]),
-					       .kind = !strcmp(kinds[k], "vif") ? "vif" : "vbd" };
+					       .kind = kind_name(kinds[k]) };
 
 			if (device_lookup(h, &d))
 				continue;
+			/* "console devices can be destroyed synchronously" */
+			if (!strcmp(d.kind, "console"))
+				device_destroy(h, &d);
 			/* a backend in the dying domain itself cannot answer */
-			ts_device_remove(h, &d, d.backend_domid == domid ? 0 : timeout_s);
+			else
+				ts_device_remove(h, &d, d.backend_domid == domid ? 0 : timeout_s);
 		}
 		free(devs);
 	}

@@ -33,6 +33,8 @@
 /* Stand-ins for the store page and port a real builder allocates. */
 #define TS_STORE_PORT 1
 #define TS_STORE_MFN 0xFEFFCUL
+#define TS_CONSOLE_PORT 2
+#define TS_CONSOLE_MFN 0xFEFFBUL
 
 static const char create_usage[] =
 	"usage: xensim create DIR NAME [--driver-domain] [--memory MiB] [--type pv|pvh]\n"
@@ -390,6 +392,8 @@ int cmd_create(int argc, char **argv)
 		r = run_tx(&h, write_build, domid, uuid, &a);
 	if (!r && !xs_introduce_domain(h.xs, domid, TS_STORE_MFN, TS_STORE_PORT))
 		r = -errno;
+	if (!r)
+		r = ts_console_add(&h, domid, TS_CONSOLE_PORT, TS_CONSOLE_MFN);
 	if (r) {
 		ts_err("creating domain %u: %s", domid, strerror(-r));
 		remove_domain_nodes(&h, domid);

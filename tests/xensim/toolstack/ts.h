@@ -191,6 +191,8 @@ void ts_device_paths(const struct ts_device *d, char *fe, char *be, char *lx, si
  * -ETIMEDOUT when it was removed by force.
  */
 int ts_device_remove(struct ts_host *h, const struct ts_device *d, int timeout_s);
+/* Console 0 of a new domain, as libxl adds it (backend xenconsoled, dom0). */
+int ts_console_add(struct ts_host *h, unsigned domid, unsigned port, unsigned long mfn);
 /* Removes every device of `domid` (as frontend and as backend). */
 void ts_devices_destroy(struct ts_host *h, unsigned domid, int timeout_s);
 

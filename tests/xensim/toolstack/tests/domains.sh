@@ -39,7 +39,18 @@ grep -q "/local/domain/$g/libxl " <<<"$OUT" && fail "a plain guest got the drive
 vm=$(XENSTORED_PATH=$TS_DIR/xenstored/dom0.sock xenstore-read /local/domain/$g/vm)
 run 0 dump "$vm"
 grep -qxF "$vm/name = \"guest\"  (n0,r$g)" <<<"$OUT" || fail "vm name: $OUT"
-pass "domain nodes and permissions as libxl__domain_make writes them"
+# console 0 (libxl_console.c libxl__device_console_add): xenconsoled in dom0
+run 0 dump /local/domain/$g/console
+for line in "/local/domain/$g/console = \"\"  (n0,r$g)" \
+	"/local/domain/$g/console/backend-id = \"0\"  (n$g,r0)" \
+	"/local/domain/$g/console/limit = \"1048576\"  (n0,r$g)" \
+	"/local/domain/$g/console/type = \"xenconsoled\"  (n0,r$g)"; do
+	grep -qxF "$line" <<<"$OUT" || fail "missing: $line"
+done
+run 0 dump /local/domain/0/backend/console/$g/0/protocol
+[ "$OUT" = "/local/domain/0/backend/console/$g/0/protocol = \"vt100\"  (n0,r$g)" ] ||
+	fail "console backend: $OUT"
+pass "domain nodes and permissions as libxl__domain_make writes them, console 0"
 
 run 1 "$XENSIM" create "$TS_DIR" guest
 grep -q "already exists" <<<"$ERR" || fail "duplicate name: $ERR"
@@ -54,7 +65,7 @@ dd_vm=$(XENSTORED_PATH=$TS_DIR/xenstored/dom0.sock xenstore-read /local/domain/$
 run 0 "$XENSIM" destroy "$TS_DIR" dd -t 0
 for p in /local/domain/$dd /libxl/$dd "$dd_vm" \
 	/local/domain/$g/device/vbd/51712 /libxl/$g/device/vbd/51712 \
-	/local/domain/0/backend/vbd/$dd/51728; do
+	/local/domain/0/backend/vbd/$dd/51728 /local/domain/0/backend/console/$dd; do
 	run 1 dump "$p"
 done
 [ -e "$TS_DIR/xenstored/dom$dd.sock" ] && fail "XS_RELEASE did not remove dom$dd.sock"

@@ -12,7 +12,9 @@
 dump_roots() {
 	local r sym
 	for r in "$@"; do
-		sym=$(sed -e "s|/local/domain/$g\b|/local/domain/{guest}|; s|/local/domain/$dd\b|/local/domain/{dd}|; s|^/libxl/$g\b|/libxl/{guest}|" <<<"$r")
+		sym=$(sed -e "s|/local/domain/$g\b|/local/domain/{guest}|" \
+			-e "s|/local/domain/$dd\b|/local/domain/{dd}|" \
+			-e "s|^/libxl/$g\b|/libxl/{guest}|" <<<"$r")
 		"$XENSIM" dump "$TS_DIR" "$r" --symbolic 2>/dev/null || echo "$sym: absent"
 	done | LC_ALL=C sort
 }
@@ -32,7 +34,7 @@ run 0 "$XENSIM" network-attach "$TS_DIR" guest mac=00:16:3e:0a:0b:0c,bridge=xenb
 	rate=10MB/s@20ms,mtu=9000,ip=192.0.2.10
 [ "$OUT" = 0 ] || fail "network-attach printed devid $OUT, expected 0"
 dump_roots /local/domain/$g/device/vbd /local/domain/$g/device/vif /local/domain/$dd/backend \
-	/libxl/$g/device >"$TS_DIR/attach.txt"
+	/libxl/$g/device/vbd /libxl/$g/device/vif >"$TS_DIR/attach.txt"
 diff -u <(golden golden-attach.txt) "$TS_DIR/attach.txt" || fail "attached trees differ from libxl's"
 pass "vbd and vif nodes, values and permissions match libxl's"
 
@@ -40,7 +42,8 @@ exec 3< <("$XENSIM" exec "$TS_DIR" dd -- "$TS_FAKE_BACKEND")
 read -r -t 10 -u 3 ready || fail "fake backend did not start"
 run 0 "$XENSIM" block-detach "$TS_DIR" guest xvda
 run 0 "$XENSIM" network-detach "$TS_DIR" guest 0
-dump_roots /local/domain/$g/device /local/domain/$dd/backend /libxl/$g >"$TS_DIR/detach.txt"
+dump_roots /local/domain/$g/device /local/domain/$dd/backend /libxl/$g/device/vbd \
+	/libxl/$g/device/vif >"$TS_DIR/detach.txt"
 diff -u <(golden golden-detach.txt) "$TS_DIR/detach.txt" || fail "trees after detach differ"
 pass "nodes left after detach match libxl's"
 echo "1..2"
