@@ -68,8 +68,9 @@ struct xen_ops {
 	 * Map `count` grants of domain `domid` into one fresh, virtually
 	 * contiguous mapping (xengnttab_map_domain_grant_refs). prot_write=0
 	 * maps read-only. All or nothing: on failure nothing stays mapped and
-	 * the return is -errno (-EINVAL bad ref / not permitted, -EPERM
-	 * read-only grant mapped writable, -ENOMEM out of handles ...).
+	 * the return is -errno. Linux's gntdev reports every failed map status
+	 * (bad ref, not permitted, read-only grant mapped writable) as -EINVAL
+	 * (drivers/xen/gntdev.c); -ENOMEM/-ENOSPC when out of handles.
 	 */
 	int (*gnttab_map)(struct xen_gnttab *g, uint32_t count, domid_t domid,
 			  const grant_ref_t *refs, int prot_write, void **ret_addr);
