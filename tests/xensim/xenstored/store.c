@@ -69,10 +69,8 @@ void xsd_node_free(struct xsd_node *n)
 	free(n);
 }
 
-static size_t node_size(const struct xsd_node *n, uint32_t nperms, uint32_t vlen,
-			uint32_t childlen)
+static size_t node_size(uint32_t nperms, uint32_t vlen, uint32_t childlen)
 {
-	(void)n;
 	return XSD_NODE_HDR_SIZE + (size_t)nperms * XSD_PERM_SIZE + vlen + childlen;
 }
 
@@ -363,8 +361,8 @@ static int create(struct xsd_tree *t, const struct xsd_who *who, const char *pat
 {
 	struct xsd_node *anc = existing_ancestor(t, path), *top = NULL, *cur;
 	char apath[XSD_PATH_BUF];
-	size_t alen, plen = strlen(path);
-	uint32_t levels = 0, owner;
+	uint32_t levels = 0, owner, kidlen;
+	size_t alen;
 	const char *rest, *c;
 	char *vcopy = NULL;
 	int r;
@@ -376,11 +374,12 @@ static int create(struct xsd_tree *t, const struct xsd_who *who, const char *pat
 	owner = who->priv ? anc->perms[0].id : who->domid;
 	if (quota_exceeded(who, (uint64_t)t->owned[who->domid] + levels, xsd_quota.nodes))
 		return ENOSPC;
+	/* The ancestor's child list grows by the first new name and its NUL. */
 	c = strchr(rest + 1, '/');
-	if (quota_exceeded(who, node_size(anc, anc->nperms, anc->vlen, anc->childlen +
-			  (uint32_t)((c ? (size_t)(c - rest) : plen - (size_t)(rest - path)))),
-			  xsd_quota.node_size) ||
-	    quota_exceeded(who, node_size(NULL, anc->nperms, vlen, 0), xsd_quota.node_size))
+	kidlen = (uint32_t)(c ? (size_t)(c - rest) : strlen(rest));
+	if (quota_exceeded(who, node_size(anc->nperms, anc->vlen, anc->childlen + kidlen),
+			   xsd_quota.node_size) ||
+	    quota_exceeded(who, node_size(anc->nperms, vlen, 0), xsd_quota.node_size))
 		return ENOSPC;
 	r = access_note(t, apath, anc);
 	if (r)
@@ -461,7 +460,7 @@ int xsd_write(struct xsd_tree *t, const struct xsd_who *who, const char *path,
 	} else {
 		char *v = NULL;
 
-		if (quota_exceeded(who, node_size(n, n->nperms, vlen, n->childlen),
+		if (quota_exceeded(who, node_size(n->nperms, vlen, n->childlen),
 				   xsd_quota.node_size))
 			return ENOSPC;
 		if (vlen) {
@@ -564,7 +563,7 @@ int xsd_set_perms(struct xsd_tree *t, const struct xsd_who *who, struct xsd_node
 
 	if (!who->priv && p[0].id != n->perms[0].id)
 		return EPERM;
-	if (quota_exceeded(who, node_size(n, np, n->vlen, n->childlen), xsd_quota.node_size))
+	if (quota_exceeded(who, node_size(np, n->vlen, n->childlen), xsd_quota.node_size))
 		return ENOSPC;
 	nw = malloc(np * sizeof(*nw));
 	if (!nw)

@@ -50,10 +50,32 @@ static int sig_kind = K_SIGNAL;
 static const char *base_dir;
 static bool quit;
 
+static uint64_t now_ms(void);
+
+/*
+ * Logging on stderr. Guests can trigger messages (bad requests, floods), so at most
+ * XSD_LOG_BURST lines go out per second; the count of suppressed ones follows.
+ */
+#define XSD_LOG_BURST 20
+
 void xsd_log(const char *fmt, ...)
 {
+	static uint64_t window;
+	static unsigned int lines, suppressed;
+	uint64_t now = now_ms();
 	va_list ap;
 
+	if (now - window >= 1000) {
+		if (suppressed)
+			fprintf(stderr, "xensim-xenstored: %u messages suppressed\n", suppressed);
+		window = now;
+		lines = 0;
+		suppressed = 0;
+	}
+	if (++lines > XSD_LOG_BURST) {
+		suppressed++;
+		return;
+	}
 	va_start(ap, fmt);
 	fputs("xensim-xenstored: ", stderr);
 	vfprintf(stderr, fmt, ap);

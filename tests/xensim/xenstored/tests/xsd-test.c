@@ -621,6 +621,12 @@ static void case_quota(void)
 	/* The quota can be raised at run time (xenstore-control quota set). */
 	control(&r0, S("quota\0set\0nodes\0" "100"));
 	CHECK(!write_errno(h1, "one-more", "x"));
+	/* The parent's child list counts to its size: a long new name does not fit. */
+	memset(val, 'c', 170);
+	val[170] = '\0';
+	CHECK(write_errno(h1, val, "") == ENOSPC);
+	val[10] = '\0';
+	CHECK(!write_errno(h1, val, ""));
 	xt_raw_close(&r0);
 	xt_raw_close(&r1);
 	xs_close(h1);
