@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * xensim-xenstored: daemon-wide state shared by the wire handlers (ops.c) and the event loop
- * with its connections and domains (xenstored.c).
+ * xensim-xenstored: daemon-wide state shared by the wire handlers (ops.c, watch.c, tx.c,
+ * control.c) and the event loop with its connections and domains (xenstored.c).
  *
  * Single-threaded: everything here belongs to the one epoll loop. Nothing a client sends may
  * abort the daemon; a client that breaks the protocol is disconnected, nothing more.
@@ -105,6 +105,8 @@ extern struct xsd_knobs xsd_knobs;
 extern struct xsd_tree xsd_store;
 extern struct xsd_node *xsd_special[2];	/* @introduceDomain, @releaseDomain */
 
+extern struct xsd_conn *xsd_conns;
+
 /* xenstored.c */
 void xsd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void xsd_reply(struct xsd_conn *c, uint32_t type, const void *data, uint32_t len);
@@ -119,9 +121,28 @@ int xsd_domain_release(uint32_t domid);
 void xsd_domain_set_target(struct xsd_domain *d, uint32_t target);
 void xsd_flush_late(void);
 
-/* ops.c */
+/* ops.c: dispatch, payload parsing, node and domain requests */
+extern const char *const xsd_special_names[2];
 void xsd_process(struct xsd_conn *c, const struct xsd_sockmsg *h, char *payload);
+uint32_t xsd_count_strings(const char *p, uint32_t len);
+const char *xsd_onearg(const char *p, uint32_t len);
+bool xsd_nargs(const char *p, uint32_t len, uint32_t n, const char **v);
+void xsd_ack(struct xsd_conn *c);
+int xsd_apply(struct xsd_conn *c, struct xsd_tree *t, const struct xsd_who *who,
+	      uint32_t type, char *p, uint32_t len);
+
+/* watch.c */
+int xsd_do_watch(struct xsd_conn *c, char *p, uint32_t len);
+int xsd_do_unwatch(struct xsd_conn *c, char *p, uint32_t len);
 void xsd_conn_drop_watches(struct xsd_conn *c);
+
+/* tx.c */
+struct xsd_tx *xsd_tx_find(struct xsd_conn *c, uint32_t id);
+int xsd_do_tx_start(struct xsd_conn *c, struct xsd_tx *tx, char *p, uint32_t len);
+int xsd_do_tx_end(struct xsd_conn *c, struct xsd_tx *tx, char *p, uint32_t len);
 void xsd_conn_drop_txs(struct xsd_conn *c);
+
+/* control.c */
+int xsd_do_control(struct xsd_conn *c, char *p, uint32_t len);
 
 #endif
