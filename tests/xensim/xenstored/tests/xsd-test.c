@@ -810,7 +810,7 @@ static void case_reset_watches(void)
 static void case_release(void)
 {
 	struct xs_handle *h0;
-	struct xt_raw r0, r3;
+	struct xt_raw r0, r3, r5, r6;
 	struct xt_msg m;
 	struct stat st;
 	char sock[300], p[256], t[64];
@@ -836,6 +836,20 @@ static void case_release(void)
 	CHECK(xs_write(h0, XBT_NULL, "/local/domain/0/keep", "1", 1));
 	raw_watch(&r0, "/local/domain/3", "dir");
 
+	/* A guest sees @releaseDomain only if dom0 lets it read the special node. */
+	make_domain(h0, 5);
+	make_domain(h0, 6);
+	for (int i = 0; i < 2; i++)
+		expect_event(&r0, "@introduceDomain", "intro");
+	CHECK(!xt_raw_open(&r5, &d, 5) && !xt_raw_open(&r6, &d, 6));
+	raw_watch(&r5, "@releaseDomain", "rel5");
+	raw_watch(&r6, "@releaseDomain", "rel6");
+	raw_watch(&r6, "barrier", "bar");
+	xt_raw_expect(&r0, XS_SET_PERMS, 0, S("@releaseDomain\0n0\0r5"), "OK");
+	expect_event(&r0, "@releaseDomain", "rel");
+	expect_event(&r5, "@releaseDomain", "rel5");
+	xt_raw_expect(&r5, XS_SET_PERMS, 0, S("@releaseDomain\0n5"), "EACCES");
+
 	CHECK(xs_release_domain(h0, 3));
 	/* The guest's nodes go (4.17 domain_tree_remove()), watches fire, then
 	 * @releaseDomain. */
@@ -845,6 +859,11 @@ static void case_release(void)
 		rel += !strcmp(t, "rel") && !strcmp(p, "@releaseDomain") && dir;
 	}
 	CHECK(dir == 1 && rel == 1);
+	expect_event(&r5, "@releaseDomain", "rel5");
+	CHECK(xs_write(h0, XBT_NULL, "/local/domain/6/barrier", "1", 1));
+	expect_event(&r6, "barrier", "bar");
+	xt_raw_close(&r5);
+	xt_raw_close(&r6);
 	CHECK(read_errno(h0, "/local/domain/3") == ENOENT);
 	CHECK(read_is(h0, "/local/domain/0/keep", "1"));
 	/* Its connection is closed (the socket may hold the watch event first). */
