@@ -497,7 +497,7 @@ static int submit_one(struct bf_worker *w, struct bf_io *io, unsigned ioidx)
 			return r;
 		}
 	}
-	if (op == BLKIF_OP_WRITE) {
+	if (op == BLKIF_OP_WRITE && L->o.verify) {
 		/* Unique per worker; the stripe makes it unique per block. */
 		io->gen = 1 + (uint32_t)(((uint64_t)++w->gen_ctr << 5 | w->qi) % 0x7ffffff0u);
 		bf_stamp(io->mem, L->o.bs, L->o.offset + block * L->o.bs, io->gen, L->run);
@@ -575,7 +575,8 @@ static void complete_io(struct bf_worker *w, struct bf_io *io)
 		if (dir)
 			L->gen[io->block] = GEN_UNKNOWN;
 	} else if (dir) {
-		L->gen[io->block] = io->gen;
+		/* Without --verify the data is whatever the buffer held. */
+		L->gen[io->block] = L->o.verify ? io->gen : GEN_UNKNOWN;
 	} else {
 		check_read(w, io);
 	}
