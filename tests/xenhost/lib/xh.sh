@@ -117,7 +117,8 @@ xh_dd_start() {
 }
 
 # xh_guest_start NAME VCPUS DISKSPEC...: boot a stock guest with the given extra disks (xvdc
-# onward; xvda is its root, xvdb its payload) and wait for its agent.
+# onward; xvda is its root, xvdb its payload) and wait for its agent. XH_GUEST_EXTRA adds to
+# its kernel command line (e.g. xen_blkfront.max_ring_page_order=4).
 xh_guest_start() {
 	local name=$1 vcpus=$2 dir=$XH_BOOT/payload-$1 spec disks
 	shift 2
@@ -133,12 +134,13 @@ xh_guest_start() {
 	type = "pv"
 	kernel = "$XH_BOOT/vmlinuz"
 	ramdisk = "$XH_BOOT/initrd.zst"
-	extra = "console=hvc0 xh.role=guest quiet"
+	extra = "console=hvc0 xh.role=guest quiet ${XH_GUEST_EXTRA:-}"
 	memory = 512
 	vcpus = $vcpus
 	on_crash = "destroy"
 	disk = [ $disks ]
 	EOF
+	[ -n "${XH_GUEST_CFG_EXTRA:-}" ] && cat "$XH_GUEST_CFG_EXTRA" >>"$XH_BOOT/$name.cfg"
 	xh_log "starting guest $name: $*"
 	timeout 240 xl create "$XH_BOOT/$name.cfg" || xh_fail "xl create $name"
 	local id
@@ -160,7 +162,9 @@ xh_exec() {
 	flock "$lfd"
 	n=$(($(cat "$lock.n" 2>/dev/null || echo 0) + 1))
 	echo "$n" >"$lock.n"
-	xenstore-write "$base/cmd/$n" "$cmd" && xenstore-write "$base/req" "$n"
+	# base64: xenstore-read escapes control characters such as a script's newlines.
+	xenstore-write "$base/cmd/$n" "$(printf '%s' "$cmd" | base64 -w0)" &&
+		xenstore-write "$base/req" "$n"
 	flock -u "$lfd"
 	exec {lfd}>&-
 	if ! xh_wait_xs "$base/rc/$n" '^[0-9]+$' "$secs" >/dev/null; then
@@ -206,3 +210,17 @@ xh_shutdown() { # xh_shutdown NAME [SECONDS]: orderly shutdown, bounded, destroy
 		return 1
 	}
 }
+
+# xh_kill_unit DOMAIN UNIT: kill -9 a unit's main process in a domain and wait (bounded) until
+# systemd has restarted it; prints the restart count. For the restart scenarios.
+xh_kill_unit() {
+	local d=$1 unit=$2
+	xh_exec "$d" "n=\$(systemctl show -p NRestarts --value $unit) &&
+		systemctl kill -s KILL --kill-whom=main $unit &&
+		timeout 60 bash -c 'until [ \$(systemctl show -p NRestarts --value $unit) -gt '\$n' ] &&
+			systemctl is-active -q $unit; do systemctl show -p ActiveState --value $unit >/dev/null; done' &&
+		systemctl show -p NRestarts,MainPID $unit"
+}
+
+# xh_vif_spec BACKEND MAC [MORE]: a vif spec served by BACKEND (for the net scenarios).
+xh_vif_spec() { echo "mac=$2,backend=$1${3:+,$3}"; }

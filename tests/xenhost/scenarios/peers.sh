@@ -1,0 +1,83 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# xenhost scenario 3, peers (a benchmark, not a pass/fail test): the same fio jobs, in one boot,
+# from one stock guest against three backends in the same driver domain on the same RAM disk
+# (brd, so the backend is what is measured): Linux xen-blkback, blkbackd, QEMU qdisk (started
+# by xl devd). Prints one table with each backend's ratio to Linux xen-blkback; the goal is
+# every ratio >= 1.0. Absolute numbers under TCG mean little; same-boot ratios are the result.
+# It fails only when a backend cannot serve the disk at all.
+#   xenhost run tests/xenhost/scenarios/peers.sh [RUNTIME_SECONDS]
+. "$XH_SRC/tests/xenhost/lib/xh.sh"
+
+RUNTIME=${XH_ARGS[0]:-20}
+JOBS=(
+	"randread-4k-qd32 --rw=randread --bs=4k --iodepth=32"
+	"randwrite-4k-qd32 --rw=randwrite --bs=4k --iodepth=32"
+	"read-64k-qd8 --rw=read --bs=64k --iodepth=8"
+	"write-64k-qd8 --rw=write --bs=64k --iodepth=8"
+)
+RESULTS=$XH_BOOT/peers.txt
+: >"$RESULTS"
+
+xh_dd_start dd
+xh_in dd 'modprobe brd rd_nr=1 rd_size=262144 && blockdev --getsize64 /dev/ram0'
+xh_guest_start g1 2
+
+# bench BACKEND SPEC: attach the RAM disk with SPEC, run every job, detach.
+bench() {
+	local backend=$1 spec=$2 job name args out
+	xh_log "$backend: xl block-attach g1 '$spec'"
+	timeout 120 xl block-attach g1 "$spec" || xh_fail "$backend: block-attach failed"
+	local be
+	be=$(xh_backend_path g1 xvdc)
+	xh_wait_xs "$be/state" '^4$' 60 || xh_fail "$backend: xvdc never reached Connected"
+	xh_wait_xs "$(xenstore-read "$be/frontend")/state" '^4$' 60 ||
+		xh_fail "$backend: g1's xvdc never reached Connected"
+	for job in "${JOBS[@]}"; do
+		name=${job%% *}
+		args=${job#* }
+		out=$(xh_exec g1 "fio --name=$name --filename=/dev/xvdc --direct=1 --ioengine=libaio \
+			$args --size=200M --time_based --runtime=$RUNTIME --ramp_time=3 \
+			--output-format=terse --terse-version=3" $((RUNTIME * 10 + 120))) ||
+			xh_fail "$backend: fio $name failed: $out"
+		# terse v3: 7/8 read KiB/s and IOPS, 48/49 write KiB/s and IOPS
+		echo "$out" | awk -F';' -v b="$backend" -v j="$name" \
+			'NF > 49 { printf "%s %s %d %d\n", b, j, $8 + $49, ($7 + $48) / 1024 }' \
+			>>"$RESULTS"
+	done
+	timeout 120 xl block-detach g1 xvdc || xh_fail "$backend: block-detach failed"
+	xh_wait_xs "$be/state" '^<gone>$' 60 || xh_fail "$backend: the backend stayed after detach"
+}
+
+xh_in dd 'modprobe xen-blkback && echo kernel xen-blkback loaded'
+bench xen-blkback 'format=raw,vdev=xvdc,access=rw,backend=dd,script=block-ddom,target=/dev/ram0'
+xh_in dd 'rmmod xen-blkback && echo kernel xen-blkback unloaded'
+xh_in dd 'systemctl enable --now blkbackd.service && systemctl is-active blkbackd.service'
+bench blkbackd 'format=raw,vdev=xvdc,access=rw,backend=dd,script=block-ddom,target=/dev/ram0'
+xh_in dd 'systemctl stop blkbackd.service && echo blkbackd stopped'
+bench qdisk 'format=raw,vdev=xvdc,access=rw,backend=dd,backendtype=qdisk,target=/dev/ram0'
+
+echo
+echo "peers: guest g1 (2 vCPUs) -> driver domain dd, brd RAM disk, fio ${RUNTIME}s per job, direct libaio"
+python3 - "$RESULTS" <<'PY'
+import sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+res = {(b, j): (int(i), int(m)) for b, j, i, m in rows}
+backends = ["xen-blkback", "blkbackd", "qdisk"]
+jobs = []
+for _, j, _, _ in rows:
+    if j not in jobs:
+        jobs.append(j)
+print("| job | " + " | ".join(f"{b} IOPS (MiB/s)" for b in backends) +
+      " | blkbackd / xen-blkback | qdisk / xen-blkback |")
+print("|---" * (len(backends) + 3) + "|")
+for j in jobs:
+    base = res.get(("xen-blkback", j), (0, 0))[0]
+    cells = [f"{res[(b, j)][0]} ({res[(b, j)][1]})" if (b, j) in res else "-" for b in backends]
+    ratios = [f"{res[(b, j)][0] / base:.2f}" if base and (b, j) in res else "-"
+              for b in ("blkbackd", "qdisk")]
+    print(f"| {j} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+PY
+xh_shutdown g1 120
+xh_log "peers: done"
