@@ -465,7 +465,7 @@ static void list_one(struct ts_host *h, unsigned id)
 	cpus = xs_directory(h->xs, XBT_NULL, p, &ncpu);
 	free(cpus);
 	/* xl list's columns (tools/xl/xl_info.c list_domains) */
-	printf("%-40s %5u %5lu %5u     %s %8.1f\n", name ? name : "(null)", id,
+	printf("%-40s %5u %5lu %5u     %s  %8.1f\n", name ? name : "(null)", id,
 	       mem ? strtoul(mem, NULL, 10) / 1024 : (id ? 0 : 1024UL), ncpu ? ncpu : 1,
 	       id ? "-b----" : "r-----", 0.0);
 	free(name);
@@ -496,7 +496,7 @@ int cmd_list(int argc, char **argv)
 	for (unsigned i = 0; i < n; i++)
 		ids[i] = (unsigned)strtoul(ents[i], NULL, 10);
 	qsort(ids, n, sizeof(*ids), cmp_uint);
-	printf("%-40s %5s %5s %5s     %s %8s\n", "Name", "ID", "Mem", "VCPUs", "State", "Time(s)");
+	printf("Name                                        ID   Mem VCPUs\tState\tTime(s)\n");
 	for (unsigned i = 0; i < n; i++)
 		list_one(&h, ids[i]);
 	free(ents);
