@@ -8,7 +8,7 @@
 sim_single 64M
 
 # Every block stamped first, so the last read can check all of them.
-bf_ok "$G" xvda --rw write --bs 64k --iodepth 8 --size 32M
+bf_ok "$G" xvda --rw write --bs 64k --iodepth 8 --size 32M --verify
 bf_ok "$G" xvda --rw randrw --bs 8k --iodepth 16 --queues 2 --ring-order 1 --size 32M \
 	--io-limit 64M --verify-existing --reconnect 4
 jtrue 'd["reconnects"] == 4 and d["connects"] == 5' || fail "not 4 reconnects"
