@@ -45,7 +45,7 @@ struct xsd_conn *xsd_conns;
 
 static struct xsd_domain *domains;
 static struct xsd_domain *zombies;	/* released; freed after their connections */
-static int epfd = -1;
+static int epfd = -1, sigfd = -1;
 static int sig_kind = K_SIGNAL;
 static const char *base_dir;
 static bool quit;
@@ -705,7 +705,7 @@ static int setup(int ready_fd)
 	char dir[4096];
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &sig_kind };
 	sigset_t set;
-	int sfd, err;
+	int err;
 
 	snprintf(dir, sizeof(dir), "%s/xenstored", base_dir);
 	if (mkdir(dir, 0755) && errno != EEXIST) {
@@ -726,8 +726,8 @@ static int setup(int ready_fd)
 	sigaddset(&set, SIGINT);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (epfd < 0 || sfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev)) {
+	sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (epfd < 0 || sigfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, sigfd, &ev)) {
 		xsd_log("epoll/signalfd: %s", strerror(errno));
 		return 1;
 	}
@@ -803,6 +803,10 @@ static void teardown(void)
 	for (int i = 0; i < 2; i++)
 		if (xsd_special[i])
 			xsd_node_free(xsd_special[i]);
+	if (sigfd >= 0)
+		close(sigfd);
+	if (epfd >= 0)
+		close(epfd);
 }
 
 int main(int argc, char **argv)
