@@ -171,7 +171,9 @@ static void case_utils(void)
 	CHECK(xt_wait(pid) == 0);
 
 	/* xenstore-control: help lists the knobs, quota shows quotas, unknown fails. */
-	CHECK(ctl);
+	if (!ctl || !*ctl)
+		fprintf(stderr, "no xenstore-control: install xen-utils-4.17 (make deps)\n");
+	CHECK(ctl && *ctl);
 	CHECK(xt_run(&d, 0, (const char *[]){ ctl, "help", NULL }, out, sizeof(out)) == 0);
 	CHECK(strstr(out, "force-eagain") && strstr(out, "merge-watches") &&
 	      strstr(out, "delay-watches") && strstr(out, "quota"));
@@ -183,6 +185,25 @@ static void case_utils(void)
 	CHECK(strstr(out, "force-eagain 1"));
 	CHECK(xt_run(&d, 0, (const char *[]){ ctl, "no-such-command", NULL }, out,
 		     sizeof(out)) != 0);
+	CHECK(xt_run(&d, 0, (const char *[]){ ctl, "print", "from-the-test", NULL }, out,
+		     sizeof(out)) == 0);
+	CHECK(xt_run(&d, 0, (const char *[]){ ctl, "log", "off", NULL }, out,
+		     sizeof(out)) == 0);
+	/* Only dom0 may use it. */
+	make_domain(h0, 1);
+	CHECK(xt_run(&d, 1, (const char *[]){ ctl, "help", NULL }, out, sizeof(out)) != 0);
+	/* The utils as a guest: relative paths are its own, others' nodes are closed. */
+	CHECK(xt_run(&d, 1, (const char *[]){ "xenstore-write", "data/x", "v", NULL }, out,
+		     sizeof(out)) == 0);
+	CHECK(read_is(h0, "/local/domain/1/data/x", "v"));
+	CHECK(xt_run(&d, 1, (const char *[]){ "xenstore-read", "data/x", NULL }, out,
+		     sizeof(out)) == 0);
+	CHECK(!strcmp(out, "v\n"));
+	CHECK(xt_run(&d, 1, (const char *[]){ "xenstore-read", "/t/b", NULL }, out,
+		     sizeof(out)) != 0);
+	CHECK(xt_run(&d, 1, (const char *[]){ "xenstore-write", "/t/b", "x", NULL }, out,
+		     sizeof(out)) != 0);
+	CHECK(read_is(h0, "/t/b", "2"));
 	xs_close(h0);
 	CHECK(xt_stop(&d) == 0);
 }
