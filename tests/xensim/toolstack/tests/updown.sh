@@ -23,13 +23,18 @@ pass "second up is a no-op"
 dd=$("$XENSIM" create "$TS_DIR" dd --driver-domain)
 exec 3< <("$XENSIM" exec "$TS_DIR" dd -- sh -c 'echo $$; exec sleep 600')
 read -r -t 10 -u 3 sleeper || fail "exec'd command did not start"
+# a grandchild: the exec'd shell's own background child, same process group
+exec 5< <("$XENSIM" exec "$TS_DIR" dd -- sh -c 'sleep 600 & echo $!; wait')
+read -r -t 10 -u 5 grandchild || fail "exec'd grandchild did not start"
+grandchild_start=$(proc_start "$grandchild")
 devd=$("$XENSIM" devd "$TS_DIR" "$dd")
 [ -d "/proc/$sleeper" ] && [ -d "/proc/$devd" ] || fail "exec'd command or devd not running"
 sleeper_start=$(proc_start "$sleeper")
 devd_start=$(proc_start "$devd")
 
 run 0 "$XENSIM" down "$TS_DIR"
-for pair in "$pid:$pid_start" "$sleeper:$sleeper_start" "$devd:$devd_start"; do
+for pair in "$pid:$pid_start" "$sleeper:$sleeper_start" "$devd:$devd_start" \
+	"$grandchild:$grandchild_start"; do
 	p=${pair%%:*}
 	[ "$(proc_start "$p")" != "${pair#*:}" ] || fail "process $p still running after down"
 done
