@@ -615,7 +615,7 @@ static void case_quota(void)
 	raw_watch(&r1, "w1", "t");
 	raw_watch(&r1, "w2", "t");
 	raw_watch(&r1, "w3", "t");
-	xt_raw_expect(&r1, XS_WATCH, 0, S("w4\0t"), "ENOSPC");
+	xt_raw_expect(&r1, XS_WATCH, 0, S("w4\0t"), "E2BIG");
 
 	/* Transactions: 2 of quota 3. */
 	t[0] = xs_transaction_start(h1);
