@@ -411,13 +411,23 @@ void ts_detach(const struct ts_host *h, const char *logname)
 }
 
 /* Child side of the spawn: detach, log to a file, exec the daemon. */
-static void exec_daemon(const struct ts_host *h, const char *bin, int ready_fd)
+static void exec_daemon(const struct ts_host *h, const char *bin, int ready_fd, int nextra,
+			char **extra)
 {
-	char fdbuf[16];
+	char fdbuf[16], *argv[64];
+	int n = 0;
 
 	ts_detach(h, "xenstored.log");
 	snprintf(fdbuf, sizeof(fdbuf), "%d", ready_fd);
-	execl(bin, bin, "--dir", h->dir, "--ready-fd", fdbuf, (char *)NULL);
+	argv[n++] = (char *)bin;
+	argv[n++] = "--dir";
+	argv[n++] = (char *)h->dir;
+	argv[n++] = "--ready-fd";
+	argv[n++] = fdbuf;
+	for (int i = 0; i < nextra && n < 63; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	execv(bin, argv);
 	fprintf(stderr, "xensim: exec %s: %s\n", bin, strerror(errno));
 	_exit(127);
 }
@@ -446,7 +456,7 @@ static int wait_ready(int fd, pid_t pid)
 	return 0;
 }
 
-static int spawn_xenstored(struct ts_host *h)
+static int spawn_xenstored(struct ts_host *h, int nextra, char **extra)
 {
 	char bin[PATH_MAX], path[TS_PATH_MAX];
 	int pfd[2], r;
@@ -469,7 +479,7 @@ static int spawn_xenstored(struct ts_host *h)
 	if (pid == 0) {
 		close(pfd[0]);
 		fcntl(pfd[1], F_SETFD, 0);	/* the daemon inherits the ready fd */
-		exec_daemon(h, bin, pfd[1]);
+		exec_daemon(h, bin, pfd[1], nextra, extra);
 	}
 	close(pfd[1]);
 	r = wait_ready(pfd[0], pid);
@@ -549,7 +559,7 @@ static void clear_stale(const struct ts_host *h)
 		closedir(d);
 }
 
-int ts_up(struct ts_host *h)
+int ts_up(struct ts_host *h, int nextra, char **extra)
 {
 	int r;
 
@@ -562,7 +572,7 @@ int ts_up(struct ts_host *h)
 	r = reset_domids(h);
 	if (r)
 		return r;
-	r = spawn_xenstored(h);
+	r = spawn_xenstored(h, nextra, extra);
 	if (r)
 		return r;
 	r = ts_host_open(h);

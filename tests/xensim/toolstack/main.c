@@ -18,7 +18,7 @@ static const char main_usage[] =
 	"usage: xensim VERB [ARGS...]      (xensim VERB --help for each verb)\n"
 	"\n"
 	"A simulated Xen host in a directory, driven like xl:\n"
-	"  up DIR                         start a host (xenstored, dom0); no-op if up\n"
+	"  up DIR [--quota-X N...]       start a host (xenstored, dom0); no-op if up\n"
 	"  down DIR                       stop it and every process it started\n"
 	"  create DIR NAME [--driver-domain] [--memory MiB] [--type pv|pvh]\n"
 	"                                 create a domain, print its id\n"
@@ -39,10 +39,12 @@ static const char main_usage[] =
 	"See docs/xensim.md.\n";
 
 static const char up_usage[] =
-	"usage: xensim up DIR\n"
+	"usage: xensim up DIR [--quota-OPTION VALUE...]\n"
 	"  Starts a simulated Xen host in DIR (created if missing): xensim-xenstored\n"
 	"  and dom0, as Xen's boot and xen-init-dom0 leave them. Returns when the host\n"
-	"  answers. A second `up` on a live host does nothing.\n";
+	"  answers. A second `up` on a live host does nothing. --quota-* options go\n"
+	"  to xensim-xenstored (--quota-maxsize, -nodes, -watches, -transactions,\n"
+	"  -outstanding; see xensim-xenstored --help).\n";
 
 static const char down_usage[] =
 	"usage: xensim down DIR\n"
@@ -81,15 +83,18 @@ int cmd_up(int argc, char **argv)
 
 	if (ts_want_help(argc, argv, up_usage))
 		return 0;
-	if (argc != 2)
-		return ts_usage_error(up_usage, "expected DIR");
+	if (argc < 2 || argc % 2)
+		return ts_usage_error(up_usage, "expected DIR and option/value pairs");
+	for (int i = 2; i < argc; i += 2)
+		if (strncmp(argv[i], "--quota-", 8))
+			return ts_usage_error(up_usage, "unknown option `%s'", argv[i]);
 	if (mkdir(argv[1], 0755) && errno != EEXIST) {
 		ts_err("cannot create %s: %s", argv[1], strerror(errno));
 		return TS_EXIT_FAIL;
 	}
 	if (ts_host_init(&h, argv[1]))
 		return TS_EXIT_FAIL;
-	r = ts_up(&h);
+	r = ts_up(&h, argc - 2, argv + 2);
 	ts_host_close(&h);
 	return r ? TS_EXIT_FAIL : 0;
 }

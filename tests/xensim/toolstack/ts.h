@@ -59,7 +59,8 @@ void ts_sock_path(const struct ts_host *h, unsigned domid, char *buf, size_t len
 /* True when this host's xenstored is running and answering. */
 bool ts_host_alive(const struct ts_host *h);
 
-int ts_up(struct ts_host *h);
+/* Extra arguments (--quota-* pairs) are passed to xensim-xenstored. */
+int ts_up(struct ts_host *h, int nextra, char **extra);
 int ts_down(struct ts_host *h);
 
 /* In a forked child: new session, stdout/stderr to DIR/toolstack/<logname>. */

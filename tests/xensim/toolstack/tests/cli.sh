@@ -27,7 +27,13 @@ run 1 "$XENSIM" create "$TS_DIR" guest
 grep -q "no host running" <<<"$ERR" || fail "no host: $ERR"
 pass "bad DIR and no host fail with a message"
 
-run 0 "$XENSIM" up "$TS_DIR"
+run 2 "$XENSIM" up "$TS_DIR" --bogus 1
+run 2 "$XENSIM" up "$TS_DIR" --quota-watches
+run 0 "$XENSIM" up "$TS_DIR" --quota-watches 7
+xsd=$(cut -d' ' -f1 "$TS_DIR/toolstack/xenstored.pid")
+tr '\0' ' ' <"/proc/$xsd/cmdline" | grep -q -- "--quota-watches 7 *$" ||
+	fail "quota option not passed to xenstored: $(tr '\0' ' ' <"/proc/$xsd/cmdline")"
+pass "up passes --quota-* options to xensim-xenstored, refuses others"
 run 1 "$XENSIM" block-attach "$TS_DIR" 42 "vdev=xvda,target=/x"
 grep -q "no domain 42" <<<"$ERR" || fail "unknown domain: $ERR"
 run 1 "$XENSIM" block-detach "$TS_DIR" 0 xvda
@@ -39,4 +45,4 @@ run 0 env XENSTORED_PATH="$TS_DIR/xenstored/dom0.sock" "$XENSIM" dump - /local/d
 [ "$OUT" = '/local/domain/0/name = "Domain-0"  (n0)' ] || fail "dump -: $OUT"
 run 1 env XENSTORED_PATH=/nonexistent.sock "$XENSIM" dump - /
 pass "dump - reads the xenstored of the environment"
-echo "1..5"
+echo "1..6"
