@@ -658,11 +658,13 @@ static void wait_event(struct bf_worker *w)
 		wfail(w, -errno, "poll failed");
 		return;
 	}
-	if (p[0].revents) {
-		while ((port = ops->evtchn_pending(w->q->evtchn)) >= 0) {
-			ops->evtchn_unmask(w->q->evtchn, (evtchn_port_t)port);
-			w->q->cnt.events++;
-		}
+	/*
+	 * This handle has one port bound, and a port that fired stays masked
+	 * until unmasked: one pending read is all there can be.
+	 */
+	if (p[0].revents && (port = ops->evtchn_pending(w->q->evtchn)) >= 0) {
+		ops->evtchn_unmask(w->q->evtchn, (evtchn_port_t)port);
+		w->q->cnt.events++;
 	}
 	t0 = oldest_t0(w);
 	if (w->inflight && t0 != UINT64_MAX && bf_now_ns() - t0 > tmo)
