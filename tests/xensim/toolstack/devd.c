@@ -6,7 +6,8 @@
  *
  *   - watch /local/domain/<self>/backend; every state/online change is looked
  *     at, and every event triggers a rescan (watches coalesce);
- *   - a new vbd/vif backend: when it reaches InitWait (2), run its `script`
+ *   - a new vbd/vif backend: when it reaches InitWait (2) within 10 s
+ *     (LIBXL_INIT_TIMEOUT; later, never), run its `script`
  *     with "add" (vbd) or "online type_if=vif" (vif), as device_hotplug() and
  *     libxl__get_hotplug_script_info() (libxl_linux.c) do, with the
  *     environment of get_hotplug_env(): script, XENBUS_TYPE, XENBUS_PATH,
@@ -15,7 +16,7 @@
  *     (Xen's own scripts write it themselves through `fatal`; xensim makes
  *     sure a failing script cannot leave the backend waiting forever);
  *   - a backend at Closed (6) with online=0: run "remove" / "offline
- *     type_if=vif", then remove the backend directory and its empty parents
+ *     type_if=vif" (even if add never ran, as libxl), then remove the backend directory and its empty parents
  *     (libxl__device_destroy in the driver domain).
  *
  * Single-threaded poll loop over the xenstore fd and a signalfd. A script
@@ -34,6 +35,7 @@
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ts.h"
@@ -52,8 +54,9 @@ struct devd_dev {
 	char kind[8];		/* backend kind: vbd, vif */
 	unsigned fe;
 	int devid;
-	bool added;		/* the add script ran */
+	bool added;		/* the add step is over (script ran, or gave up) */
 	bool seen;		/* found in the current scan */
+	long long deadline_ms;	/* InitWait must come by then (LIBXL_INIT_TIMEOUT) */
 };
 
 struct devd {
@@ -74,6 +77,31 @@ static void devd_log(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Time to the nearest InitWait deadline (-1: none), for poll(). */
+static int next_timeout(const struct devd *dd)
+{
+	long long best = -1, left;
+
+	for (unsigned i = 0; i < dd->ndevs; i++) {
+		if (dd->devs[i].added)
+			continue;
+		left = dd->devs[i].deadline_ms - now_ms();
+		if (left < 0)
+			left = 0;
+		if (best < 0 || left < best)
+			best = left;
+	}
+	return (int)best;
 }
 
 static void be_path(const struct devd *dd, const struct devd_dev *d, char *buf, size_t len)
@@ -236,17 +264,23 @@ static void handle_device(struct devd *dd, const char *kind, unsigned fe, int de
 			return;
 		}
 		d->seen = true;
+		d->deadline_ms = now_ms() + TS_INIT_TIMEOUT_S * 1000;
 	}
-	if (!d->added && state == 2) {
+	if (state == 6 && online == 0) {
+		/* remove_device: the script runs whether or not add ran */
+		run_script(dd, d, false);	/* errors ignored on remove, as libxl */
+		remove_backend(dd, d);
+		*d = dd->devs[--dd->ndevs];
+	} else if (!d->added && state == 2) {
 		d->added = true;
 		status = run_script(dd, d, true);
 		if (status)
 			hotplug_error(dd, d, status);
-	} else if (state == 6 && online == 0) {
-		if (d->added)
-			run_script(dd, d, false);	/* errors ignored on remove, as libxl */
-		remove_backend(dd, d);
-		*d = dd->devs[--dd->ndevs];
+	} else if (!d->added && now_ms() >= d->deadline_ms) {
+		/* add_device -> libxl__wait_device_connection gives up, for good */
+		d->added = true;
+		devd_log("backend/%s/%u/%d did not reach InitWait within %d s: its hotplug "
+			 "script will not run (as xl devd)", kind, fe, devid, TS_INIT_TIMEOUT_S);
 	}
 }
 
@@ -306,7 +340,7 @@ static int devd_loop(struct devd *dd, int ready_fd)
 	}
 	devd_log("watching %s", watch);
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+		if (poll(pfd, 2, next_timeout(dd)) < 0 && errno != EINTR)
 			return TS_EXIT_FAIL;
 		if (pfd[1].revents)
 			break;

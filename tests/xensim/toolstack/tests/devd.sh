@@ -26,6 +26,7 @@ dd=$("$XENSIM" create "$TS_DIR" dd --driver-domain)
 run 0 "$XENSIM" devd "$TS_DIR" dd
 devd=$OUT
 exec 3< <("$XENSIM" exec "$TS_DIR" dd -- "$TS_FAKE_BACKEND")
+fb=$!
 read -r -t 10 -u 3 ready || fail "fake backend did not start"
 
 be=/local/domain/$dd/backend/vbd/$g/51712
@@ -59,7 +60,23 @@ grep -qx "offline type_if=vif script=.*path=backend/vif/$g/0 .*" "$log" || fail 
 run 1 rd $vbe
 pass "detach: script remove/offline after Closed, devd removes the backend"
 
+# xl devd waits 10 s (LIBXL_INIT_TIMEOUT) for InitWait, then never runs add
+kill "$fb" 2>/dev/null
+wait "$fb" 2>/dev/null
+be3=/local/domain/$dd/backend/vbd/$g/51744
+run 0 "$XENSIM" block-attach "$TS_DIR" guest "vdev=xvdc,backend=dd,script=$hp,target=/srv/i.img"
+run 1 "$XENSIM" wait "$TS_DIR" $be3/hotplug-status connected -t 12
+grep -q "backend/vbd/$g/51744 did not reach InitWait within 10 s" "$TS_DIR/toolstack/devd-$dd.log" ||
+	fail "devd did not give up after 10 s"
+# the late backend reaches InitWait, later closes; then the toolstack detaches
+run 0 xs "$dd" xenstore-write $be3/state 2
+run 0 xs "$dd" xenstore-write $be3/state 6
+run 0 "$XENSIM" block-detach "$TS_DIR" guest xvdc
+grep -q "remove script=.*path=backend/vbd/$g/51744 " "$log" || fail "no remove for xvdc"
+grep -q "add script=.*path=backend/vbd/$g/51744 " "$log" && fail "add ran after the 10 s"
+pass "a backend late to InitWait: devd gives up on add after 10 s, still runs remove"
+
 run 0 "$XENSIM" destroy "$TS_DIR" dd -t 2
 [ -n "$(proc_start "$devd")" ] && fail "devd survived the destruction of its domain"
 pass "destroying the driver domain stops its devd"
-echo "1..5"
+echo "1..6"
