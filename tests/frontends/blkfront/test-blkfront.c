@@ -4,7 +4,8 @@
  * layouts of the three ABIs against independent struct definitions shaped
  * like QEMU hw/block/xen_blkif.h, ring sizes per order, the notify hold-off
  * of xen/io/ring.h, the checks on what a backend puts in the ring, the
- * sector stamps and the latency histogram. Single-threaded, no Xen needed.
+ * sector stamps and the latency histogram. Single-threaded, no Xen needed;
+ * TAP through tests/unit/common/tap.h.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -13,26 +14,7 @@
 
 #include "blkfront.h"
 #include "load.h"
-
-static int tests, failed;
-static bool case_failed;
-
-#define CHECK(c)                                                                    \
-	do {                                                                        \
-		if (!(c)) {                                                         \
-			printf("# %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); \
-			case_failed = true;                                         \
-		}                                                                   \
-	} while (0)
-
-static void run(const char *name, void (*fn)(void))
-{
-	case_failed = false;
-	fn();
-	tests++;
-	failed += case_failed;
-	printf("%sok %d - %s\n", case_failed ? "not " : "", tests, name);
-}
+#include "tap.h"
 
 /* The two layouts, written out independently of ring.c. */
 #pragma pack(push, 4)
@@ -221,13 +203,12 @@ static void t_hist(void)
 
 int main(void)
 {
-	run("/blkfront/abi/rw-layouts", t_abi_rw);
-	run("/blkfront/abi/indirect-layouts", t_abi_indirect);
-	run("/blkfront/ring/size-per-order", t_ring_size);
-	run("/blkfront/ring/notify-hold-off", t_ring_notify);
-	run("/blkfront/ring/backend-responses", t_ring_responses);
-	run("/blkfront/stamp/round-trip", t_stamp);
-	run("/blkfront/hist/percentiles", t_hist);
-	printf("1..%d\n", tests);
-	return failed ? 1 : 0;
+	tap_run("/blkfront/abi/rw-layouts", t_abi_rw);
+	tap_run("/blkfront/abi/indirect-layouts", t_abi_indirect);
+	tap_run("/blkfront/ring/size-per-order", t_ring_size);
+	tap_run("/blkfront/ring/notify-hold-off", t_ring_notify);
+	tap_run("/blkfront/ring/backend-responses", t_ring_responses);
+	tap_run("/blkfront/stamp/round-trip", t_stamp);
+	tap_run("/blkfront/hist/percentiles", t_hist);
+	return tap_done();
 }
