@@ -3,7 +3,8 @@
 # sim/blk-basic: one guest, one disk served by blkbackd-sim from a driver
 # domain. The handshake with default features, a verified random read/write
 # load, a flush, a discard that reads back zeros, and the backend's nodes
-# after the frontend closed cleanly.
+# after the frontend closed cleanly. A second disk attached with `no-discard`
+# (discard-enable=0) offers no discard, and the discard check says so.
 . "$(dirname "$0")/lib.sh"
 
 sim_single 256M
@@ -16,4 +17,8 @@ jtrue 'd["read_ios"] > 0 and d["write_ios"] > 0 and d["lat_p99_us"] > 0' ||
 	fail "no reads or writes measured"
 [ "$(xs_dd read "$BE/state")" = 6 ] || fail "backend not Closed after the frontend closed"
 [ "$(xs_dd read "$BE/sector-size")" = 512 ] || fail "sector-size"
+attach "$G" xvdb "$(disk d2.img 64M)" no-discard
+bf "$G" xvdb --discard && fail "discard check passed on a no-discard disk"
+jtrue 'd["discard"] == "fail" and "not supported" in d["why"]' ||
+	fail "no-discard: the frontend did not see feature-discard absent"
 sim_report
