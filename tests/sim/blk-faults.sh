@@ -43,7 +43,8 @@ if dmsetup create "ddom-sim-$$" --table "0 32768 linear $loop 0
 fi
 attach "$G" xvdb "${dm:-$loop}"
 faulty xvdb
-[ -z "$dm" ] || dmsetup remove "ddom-sim-$$"
+detach "$G" xvdb
+[ -z "$dm" ] || dmsetup remove "ddom-sim-$$" || fail "dmsetup remove"
 
 # The same daemon still serves a healthy disk.
 attach "$G" xvdc "$(disk ok.img 64M)"
