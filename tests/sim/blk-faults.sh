@@ -39,12 +39,11 @@ dm=
 if dmsetup create "ddom-sim-$$" --table "0 32768 linear $loop 0
 32768 32768 error" 2>/dev/null; then
 	dm=/dev/mapper/ddom-sim-$$
+	SIM_DMS+=("ddom-sim-$$")
 	say "device-mapper works: using $dm (error target in the second half)"
 fi
 attach "$G" xvdb "${dm:-$loop}"
 faulty xvdb
-detach "$G" xvdb
-[ -z "$dm" ] || dmsetup remove "ddom-sim-$$" || fail "dmsetup remove"
 
 # The same daemon still serves a healthy disk.
 attach "$G" xvdc "$(disk ok.img 64M)"

@@ -4,8 +4,8 @@
 # A scenario gets a private simulated Xen host under a temporary directory:
 # `xensim up`, a driver domain running blkbackd-sim in the foreground (its
 # log in $SIM_TMP/blkbackd.log), guests running blkfront-sim. An EXIT trap
-# stops everything it started (`xensim down` plus the processes, mounts and
-# loop devices it recorded), prints the daemon's log when the scenario
+# stops everything it started (`xensim down` plus the processes, mounts,
+# device-mapper and loop devices it recorded), prints the daemon's log when the scenario
 # failed, and removes the directory. Every wait is bounded: the toolstack's
 # `--wait`, blkfront's `--timeout`, `read -t` on pipes, `timeout` around
 # whole commands. Nothing sleeps to synchronise.
@@ -23,6 +23,7 @@ BB_PID=
 SIM_PIDS=()
 SIM_MOUNTS=()
 SIM_LOOPS=()
+SIM_DMS=()
 SIM_VERIFIED=0
 BF_TIMEOUT=${BF_TIMEOUT:-20}
 
@@ -35,6 +36,9 @@ sim_cleanup() {
 	timeout 30 "$XENSIM" down "$H" >/dev/null 2>&1
 	for p in "${SIM_PIDS[@]}"; do
 		wait "$p" 2>/dev/null
+	done
+	for p in "${SIM_DMS[@]}"; do
+		dmsetup remove "$p" 2>/dev/null
 	done
 	for p in "${SIM_LOOPS[@]}"; do
 		losetup -d "$p" 2>/dev/null
