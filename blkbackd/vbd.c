@@ -322,6 +322,7 @@ static int read_frontend(struct xb_device *d, struct vbd *v)
 	if (r < 0 || val == 0 || val > cfg->max_queues)
 		return xb_dev_fatal(d, r < 0 ? r : -EINVAL, "bad multi-queue-num-queues");
 	v->nqueues = val;
+	/* ring-page-order: at most our max-ring-page-order (blkif.h). */
 	r = fe_uint(d, "ring-page-order", UINT32_MAX, 0, &val);
 	if (r < 0 || val > cfg->max_ring_order)
 		return xb_dev_fatal(d, r < 0 ? r : -EINVAL, "bad ring-page-order");
