@@ -56,6 +56,24 @@ xh_wait_xs() {
 	return 1
 }
 
+# xh_wait_child PATH SECONDS: wait until the directory PATH has at least one child.
+xh_wait_child() {
+	local path=$1 secs=$2 fd pid
+	exec {fd}< <(exec timeout "$secs" xenstore-watch "$path" 2>/dev/null)
+	pid=$!
+	while read -r -u "$fd" _; do
+		if [ -n "$(xenstore-list "$path" 2>/dev/null)" ]; then
+			kill "$pid" 2>/dev/null
+			exec {fd}<&-
+			return 0
+		fi
+	done
+	exec {fd}<&-
+	[ -n "$(xenstore-list "$path" 2>/dev/null)" ] && return 0
+	echo "xh: $path has no child after $secs s"
+	return 1
+}
+
 xh_domid() { xl domid "$1" 2>/dev/null; }
 
 # xh_payload ROLE DIR: the files laid over a domU's root by its initramfs: the agent, the

@@ -9,7 +9,7 @@
 
 xh_dd_start dd kernel-backends
 xh_in dd 'modprobe xen-blkback && systemctl is-active xl-devd.service && uname -r'
-xh_guest_start g1 1 'format=raw,vdev=xvdc,access=rw,backend=dd,target=/dev/xvdd'
+xh_guest_start g1 1 'format=raw,vdev=xvdc,access=rw,backend=dd,script=block-ddom,target=/dev/xvdd'
 be=$(xh_backend_path g1 xvdc)
 xh_log "backend of g1's xvdc: $be"
 xenstore-ls -p "$be"

@@ -88,7 +88,7 @@ for spec in "${DISKS[@]}" "${VIFS[@]}"; do
 	xh_log "xl $verb gx '$spec' (no backend: expected to fail after 10 s)"
 	timeout 60 xl "$verb" gx "$spec" >"$XH_BOOT/attach.log" 2>&1 &
 	pid=$!
-	xh_wait_xs "/local/domain/$dd/backend/$kind/$g" '.' 30 ||
+	xh_wait_child "/local/domain/$dd/backend/$kind/$g" 30 ||
 		xh_fail "xl $verb wrote no backend for '$spec'"
 	# The backend directory's state node is the last one xl writes in its transaction.
 	devid=$(xenstore-list "/local/domain/$dd/backend/$kind/$g" | head -1)
@@ -100,7 +100,8 @@ for spec in "${DISKS[@]}" "${VIFS[@]}"; do
 		dump
 	} >>"$capture"
 	wait "$pid" && xh_fail "xl $verb succeeded with no backend"
-	xh_wait_xs "/local/domain/$dd/backend/$kind/$g" '^<gone>$' 30 ||
+	# xl removes the device's directories; the empty .../$kind/<guest> above them stays.
+	xh_wait_xs "/local/domain/$dd/backend/$kind/$g/$devid" '^<gone>$' 30 ||
 		xh_fail "xl left the backend of '$spec' behind"
 done
 
