@@ -577,7 +577,18 @@ static void *worker(void *opaque)
 			break;
 		if (pfd[2].revents)
 			break;
+		if (pfd[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+			/* Not expected of an eventfd; never spin on it. */
+			mark_broken(q, "I/O completion fd failed");
+			break;
+		}
 		fired = false;
+		if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+			/* The channel is gone (the frontend's domain died):
+			 * stop polling it rather than spin, and close. */
+			mark_broken(q, "event channel failed");
+			pfd[0].fd = -1;
+		}
 		if (pfd[0].revents & POLLIN) {
 			cnt_add(q, BLK_CNT_WAKEUP, 1);
 			while (q->ops->evtchn_pending(q->ev) >= 0)
