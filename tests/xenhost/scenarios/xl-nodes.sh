@@ -100,9 +100,17 @@ for spec in "${DISKS[@]}" "${VIFS[@]}"; do
 		dump
 	} >>"$capture"
 	wait "$pid" && xh_fail "xl $verb succeeded with no backend"
-	# xl removes the device's directories; the empty .../$kind/<guest> above them stays.
-	xh_wait_xs "/local/domain/$dd/backend/$kind/$g/$devid" '^<gone>$' 30 ||
-		xh_fail "xl left the backend of '$spec' behind"
+	# dom0's libxl does not remove a backend in another domain (that is xl devd's job there),
+	# so what a failed attach leaves is part of the record; then it is cleared by hand so the
+	# next device starts from the same tree.
+	{
+		echo
+		echo "## left after xl gave up: $verb $spec"
+		dump
+	} >>"$capture"
+	xenstore-rm "/local/domain/$dd/backend/$kind/$g/$devid" 2>/dev/null
+	xenstore-rm "/local/domain/$g/device/$kind/$devid" 2>/dev/null
+	xenstore-rm "/libxl/$g/device/$kind/$devid" 2>/dev/null
 done
 
 # detach: a responder stands in for a backend; xl devd runs the hotplug scripts.
