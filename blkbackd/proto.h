@@ -41,8 +41,9 @@ struct blk_req {
 	uint64_t id;		/* echoed in the response */
 	uint64_t sector;	/* in units of the frontend's sector (see blk_limits) */
 	uint64_t nr_sectors;	/* BLKIF_OP_DISCARD only */
-	uint8_t operation;	/* as read from the ring (echoed in the response) */
-	uint8_t rw_op;		/* BLKIF_OP_INDIRECT: its indirect_op; else == operation */
+	uint8_t operation;	/* as read from the ring */
+	uint8_t rw_op;		/* BLKIF_OP_INDIRECT: its indirect_op; else == operation.
+				 * The response echoes this one (as Linux blkback). */
 	uint8_t discard_flag;	/* BLKIF_OP_DISCARD: BLKIF_DISCARD_SECURE or 0 */
 	uint16_t nr_segments;
 	uint8_t nr_indirect;	/* indirect pages implied by nr_segments */

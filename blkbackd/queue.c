@@ -168,7 +168,13 @@ static void release_pages(struct blk_queue *q, struct qreq *rq)
 
 static void respond(struct blk_queue *q, struct qreq *rq, int16_t status)
 {
-	blk_rsp_write(q->cfg.abi, slot_at(q, q->ring.rsp_prod_pvt), rq->r.id, rq->r.operation,
+	/*
+	 * The operation echoed is the request's, and for BLKIF_OP_INDIRECT its
+	 * indirect_op: Linux xen-blkback answers that (dispatch_rw_block_io
+	 * keeps req_operation), and Linux blkfront's blkif_interrupt refuses a
+	 * response whose operation is not the shadow request's inner one.
+	 */
+	blk_rsp_write(q->cfg.abi, slot_at(q, q->ring.rsp_prod_pvt), rq->r.id, rq->r.rw_op,
 		      status);
 	q->ring.rsp_prod_pvt++;
 	release_pages(q, rq);

@@ -198,6 +198,7 @@ static void test_bad_requests(void)
 
 static void test_indirect(void)
 {
+	struct blkif_response rsp;
 	struct blk_queue *q = start_queue(0, 2);
 	struct blkif_request_indirect *r;
 	struct blkif_request_segment *seg = fake_page(IND_REF);
@@ -218,7 +219,10 @@ static void test_indirect(void)
 	r->id = 11;
 	r->sector_number = 1024;
 	r->indirect_grefs[0] = IND_REF;
-	CHECK(one_request() == BLKIF_RSP_OKAY);
+	push();
+	/* The response carries the inner operation, as Linux blkfront checks. */
+	CHECK(wait_rsp(&rsp, 1) == 1 && rsp.id == 11 && rsp.status == BLKIF_RSP_OKAY &&
+	      rsp.operation == BLKIF_OP_WRITE);
 	for (i = 0; i < 40; i++)
 		memset(fake_page(DATA_REF + i), 0xff, XEN_PAGE_SIZE);
 	r = (struct blkif_request_indirect *)next_req();
