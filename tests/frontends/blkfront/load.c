@@ -610,6 +610,16 @@ static void take_response(struct bf_worker *w, const struct bf_rsp *rsp)
 		      (unsigned long long)rsp->id);
 		return;
 	}
+	/*
+	 * The response names the request's operation; for an indirect
+	 * request, the inner one (Linux xen-blkfront.c, blkif_interrupt, takes
+	 * req.u.indirect.indirect_op and fails the disk on a mismatch).
+	 */
+	if (rsp->op != io->op) {
+		wfail(w, -EPROTO, "response has wrong operation (%u instead of %u)",
+		      (unsigned)rsp->op, (unsigned)io->op);
+		return;
+	}
 	io->sub_pending &= ~(1ull << k);
 	if (rsp->status != BLKIF_RSP_OKAY)
 		io->status = rsp->status;
