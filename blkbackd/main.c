@@ -93,6 +93,11 @@ static int start(struct daemon *dm, const struct blk_config *cfg)
 	size_t n;
 	int r;
 
+	/*
+	 * A status client that hangs up, or a xenstore socket that closes,
+	 * must cost an EPIPE, not the daemon and every guest it serves.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	r = loop_new(&dm->loop);
 	if (r < 0)
 		return log_err_errno(r, "cannot create the event loop");
