@@ -60,10 +60,24 @@ struct blk_ioq_ops {
 	 * included.
 	 */
 	int (*submit)(struct blk_ioq *q, struct blk_io **ios, unsigned n);
-	/* Readable (an eventfd) when reap has completions. */
+	/*
+	 * Readable (an eventfd) when completions arrived since the last
+	 * arm(); the waiter calls arm() before it waits on it.
+	 */
 	int (*fd)(struct blk_ioq *q);
 	/* Up to max completed ios into ret[]; never blocks. */
 	int (*reap)(struct blk_ioq *q, struct blk_io **ret, unsigned max);
+	/*
+	 * Cheap, no system call: true if reap has completions for sure; false
+	 * may be wrong (then the fd tells). For busy-polling.
+	 */
+	bool (*ready)(struct blk_ioq *q);
+	/*
+	 * Before waiting on fd: clears it and returns true if completions are
+	 * already there (do not wait), so none is missed between the last
+	 * reap and the wait.
+	 */
+	bool (*arm)(struct blk_ioq *q);
 	void (*free)(struct blk_ioq *q);
 };
 

@@ -23,6 +23,7 @@ void blk_config_defaults(struct blk_config *c)
 	c->max_ring_order = BLK_MAX_RING_ORDER;
 	/* Linux blkback's default max_persistent_grants. */
 	c->persistent_grants = 1056;
+	c->poll_us = BLK_POLL_US_DEFAULT;
 	c->log_level = LOG_INFO;
 }
 
@@ -125,6 +126,10 @@ int blk_config_set(struct blk_config *c, const char *key, const char *value, cha
 		r = parse_uint(value, 0, BLK_MAX_RING_ORDER, &c->max_ring_order);
 	else if (!strcmp(key, "persistent-grants"))
 		r = parse_uint(value, 0, BLK_PERSISTENT_CAP, &c->persistent_grants);
+	else if (!strcmp(key, "poll-us"))
+		/* Past 10 ms a poll is no longer a short wait for the next
+		 * request but a CPU given away: refuse it as a likely typo. */
+		r = parse_uint(value, 0, BLK_POLL_US_CAP, &c->poll_us);
 	else if (!strcmp(key, "runtime-dir"))
 		r = set_path(c->runtime_dir, value);
 	else if (!strcmp(key, "log-level"))
@@ -283,6 +288,8 @@ const char *blk_config_usage(void)
 	       "      --max-indirect-segments N  feature-max-indirect-segments, 0 or 12..1024 (256)\n"
 	       "      --max-ring-order N         max-ring-page-order, 0..4 (4)\n"
 	       "      --persistent-grants N      persistent grants kept per queue, 0 = off (1056)\n"
+	       "      --poll-us N                busy-poll a queue this long (microseconds) before\n"
+	       "                                 sleeping; 0 = always sleep, 0..10000 (" BLK_STR(BLK_POLL_US_DEFAULT) ")\n"
 	       "      --runtime-dir DIR          control socket directory\n"
 	       "                                 ($RUNTIME_DIRECTORY, else /run/blkbackd)\n"
 	       "      --log-level LEVEL          err, warning, notice, info, debug (info)\n"

@@ -24,6 +24,11 @@
 #define BLK_MAX_QUEUES_CAP 32
 #define BLK_MAX_INDIRECT_CAP 1024
 #define BLK_PERSISTENT_CAP 65536
+#define BLK_POLL_US_CAP 10000
+/* What a queue worker busy-polls by default (config.c says why). */
+#define BLK_POLL_US_DEFAULT 0
+#define BLK_STR_(x) #x
+#define BLK_STR(x) BLK_STR_(x)
 
 struct blk_config {
 	unsigned kinds;			/* BLK_KIND_* */
@@ -31,6 +36,7 @@ struct blk_config {
 	unsigned max_indirect;		/* feature-max-indirect-segments; 0 = off */
 	unsigned max_ring_order;	/* max-ring-page-order */
 	unsigned persistent_grants;	/* per queue; 0 = no feature-persistent */
+	unsigned poll_us;		/* a worker busy-polls this long before sleeping */
 	char runtime_dir[PATH_MAX];	/* control socket lives here */
 	int log_level;			/* LOG_ERR .. LOG_DEBUG */
 	bool status;			/* --status: print counters and exit */

@@ -8,8 +8,11 @@
  * blk_req_copy, validated by proto.c, its data copied into private bounce
  * pages for writes), pushes all responses with one
  * RING_PUSH_RESPONSES_AND_CHECK_NOTIFY and at most one notification, unmasks
- * the port (late, after the work: the XSA-332 lateeoi idea) and sleeps only
- * after RING_FINAL_CHECK_FOR_REQUESTS finds nothing.
+ * the port (late, after the work: the XSA-332 lateeoi idea). With nothing
+ * left to do it busy-polls the ring's producer index and the store's
+ * completions for up to cfg.poll_us (no system call, no notification asked
+ * of the frontend meanwhile: req_event is not re-armed), then sleeps only
+ * after RING_FINAL_CHECK_FOR_REQUESTS and the ioq's arm() find nothing.
  *
  *   ring slot --copy--> qreq --check--> (indirect pages --copy--> segs --check)
  *     --> bounce pages <--grant.c--> guest pages;  bounce pages <--ioq--> store
@@ -35,6 +38,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "grant.h"
@@ -525,7 +529,6 @@ static void update_gauges(struct blk_queue *q)
 static bool pass(struct blk_queue *q)
 {
 	bool more = false;
-	int work;
 
 	reap(q);
 	if (q->held && !must_wait(q, q->held)) {
@@ -540,11 +543,61 @@ static bool pass(struct blk_queue *q)
 	flush_submits(q);
 	push_responses(q);
 	update_gauges(q);
-	if (more || atomic_load_explicit(&q->broken, memory_order_relaxed))
-		return more;
-	if (stalled(q))
-		return false;	/* a completion wakes us through the ioq fd */
-	RING_FINAL_CHECK_FOR_REQUESTS(&q->ring, work);
+	return more;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* True if a request or a completion may be there. A hint only: the pass
+ * re-reads the producer index with its barrier and checks it. */
+static bool work_seen(struct blk_queue *q)
+{
+	if (q->ioq->ops->ready && q->ioq->ops->ready(q->ioq))
+		return true;
+	return !stalled(q) &&
+	       __atomic_load_n(&q->ring.sring->req_prod, __ATOMIC_RELAXED) != q->ring.req_cons;
+}
+
+/* Busy-polls for up to cfg.poll_us; true if work showed up. */
+static bool spin(struct blk_queue *q)
+{
+	uint64_t end = now_ns() + (uint64_t)q->cfg.poll_us * 1000u;
+
+	do {
+		for (int i = 0; i < 32; i++) {
+			if (work_seen(q))
+				return true;
+			__builtin_ia32_pause();
+		}
+	} while (now_ns() < end);
+	return false;
+}
+
+/*
+ * Nothing to do right now: poll a while, then get ready to sleep. True if
+ * there is work after all. Before a sleep the frontend is asked to notify
+ * (RING_FINAL_CHECK_FOR_REQUESTS re-arms req_event) unless the queue cannot
+ * take requests anyway, and the ioq's fd is armed; each then re-checks, so
+ * nothing that arrived meanwhile is slept through.
+ */
+static bool idle(struct blk_queue *q)
+{
+	int work = 0;
+
+	if (atomic_load_explicit(&q->broken, memory_order_relaxed))
+		return false;
+	if (q->cfg.poll_us && spin(q))
+		return true;
+	if (!stalled(q))
+		RING_FINAL_CHECK_FOR_REQUESTS(&q->ring, work);
+	if (q->ioq->ops->arm && q->ioq->ops->arm(q->ioq))
+		work = 1;
 	return work;
 }
 
@@ -556,7 +609,8 @@ static void drain(struct blk_queue *q)
 	q->submit_head = q->submit_tail = NULL;
 	q->held = NULL;
 	while (q->io_inflight) {
-		if (poll(&pfd, 1, 1000) < 0 && errno != EINTR)
+		if (!(q->ioq->ops->arm && q->ioq->ops->arm(q->ioq)) && poll(&pfd, 1, 1000) < 0 &&
+		    errno != EINTR)
 			break;
 		reap(q);
 		q->submit_head = q->submit_tail = NULL;
@@ -605,6 +659,8 @@ static void *worker(void *opaque)
 		 * pass, not one wakeup each; the final check covers the gap. */
 		if (fired)
 			q->ops->evtchn_unmask(q->ev, q->port);
+		if (!more)
+			more = idle(q);
 	}
 	drain(q);
 	return NULL;

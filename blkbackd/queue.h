@@ -41,6 +41,7 @@ struct blk_queue_cfg {
 	_Atomic uint64_t *sectors;	/* device size, updated by online resize */
 	struct blk_store *store;
 	int fatal_fd;			/* eventfd: written when the ring breaks */
+	unsigned poll_us;		/* busy-poll this long before sleeping; 0 = never */
 };
 
 /* Counters, summed over queues by the vbd for --status. */

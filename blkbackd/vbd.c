@@ -422,6 +422,7 @@ static int start_queues(struct xb_device *d, struct vbd *v)
 	qc.sectors = &v->sectors;
 	qc.store = v->store;
 	qc.fatal_fd = v->fatal_fd;
+	qc.poll_us = v->ctx->cfg.poll_us;
 	for (i = 0; i < v->nqueues; i++) {
 		r = read_ring(d, v, i, &qc);
 		if (r < 0)

@@ -7,6 +7,7 @@
 #   BENCH_SIZE     file size (default 1G); BENCH_DIR where it lives (default
 #                  BUILD_DIR: it must be a real file system, O_DIRECT)
 #   BENCH_CASES    subset, e.g. "randread-4k-qd1 randwrite-4k-qd32"
+#   BENCH_BLKBACKD_ARGS  extra blkbackd options, e.g. "--poll-us 0"
 #
 # Each case runs twice on one pre-written file: native fio (ioengine=libaio,
 # direct=1, pinned to CPU 1) and blkfront-sim in a simulated guest (pinned to
@@ -84,7 +85,7 @@ print("%.0f" % (j["read"]["iops"] + j["write"]["iops"]))' "$WORK/fio.json"
 DD=$("$XENSIM" create --driver-domain "$H" dd) || exit 1
 G=$("$XENSIM" create "$H" guest) || exit 1
 mkdir -p "$WORK/run"
-taskset -c "$BE_CPU" "$XENSIM" exec "$H" "$DD" -- "$BLKBACKD_SIM" --runtime-dir "$WORK/run" \
+taskset -c "$BE_CPU" "$XENSIM" exec "$H" "$DD" -- "$BLKBACKD_SIM" --runtime-dir "$WORK/run" ${BENCH_BLKBACKD_ARGS:-} \
 	2>"$WORK/blkbackd.log" &
 BB_PID=$!
 "$XENSIM" block-attach --wait "$H" "$G" "$IMG,raw,xvda,rw,backend=dd" >/dev/null || exit 1

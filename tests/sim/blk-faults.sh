@@ -5,7 +5,8 @@
 #   - a file on a full tmpfs (ENOSPC from the file system);
 #   - a loop block device over a file on a full tmpfs (EIO from the block
 #     layer: the injected fault standing in for a dm `error` target, which
-#     needs device-mapper in the kernel; dmsetup is used when it works).
+#     needs device-mapper in the kernel; dmsetup is used when it works),
+#     which offers discard but not discard-secure;
 # Writes that succeeded before the store filled up still read back.
 . "$(dirname "$0")/lib.sh"
 
@@ -44,6 +45,12 @@ if dmsetup create "ddom-sim-$$" --table "0 32768 linear $loop 0
 fi
 attach "$G" xvdb "${dm:-$loop}"
 faulty xvdb
+# A loop device discards but cannot erase securely (BLKSECDISCARD answers
+# EOPNOTSUPP): feature-discard yes, discard-secure no (written at connect).
+BE=$(be_path "$G" xvdb)
+[ "$(xs_dd read "$BE/feature-discard")" = 1 ] || fail "xvdb: a loop device should offer discard"
+[ "$(xs_dd read "$BE/discard-secure")" = 0 ] ||
+	fail "xvdb: discard-secure offered on a device without secure erase"
 
 # The same daemon still serves a healthy disk.
 attach "$G" xvdc "$(disk ok.img 64M)"

@@ -30,6 +30,8 @@ static struct blk_io *wait_one(struct blk_ioq *q)
 	for (i = 0; i < 50; i++) {
 		if (q->ops->reap(q, &io, 1) == 1)
 			return io;
+		if (q->ops->arm(q))
+			continue;
 		if (poll(&p, 1, 100) < 0)
 			return NULL;
 	}
