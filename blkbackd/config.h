@@ -26,7 +26,7 @@
 #define BLK_PERSISTENT_CAP 65536
 #define BLK_POLL_US_CAP 10000
 /* What a queue worker busy-polls by default (config.c says why). */
-#define BLK_POLL_US_DEFAULT 0
+#define BLK_POLL_US_DEFAULT 50
 #define BLK_STR_(x) #x
 #define BLK_STR(x) BLK_STR_(x)
 

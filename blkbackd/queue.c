@@ -103,6 +103,7 @@ struct blk_queue {
 	struct blk_grants *grants;
 	struct blk_ioq *ioq;
 	int stop_fd;
+	_Atomic bool stopping;	/* set before stop_fd is written */
 	pthread_t thread;
 	bool started;
 
@@ -571,7 +572,8 @@ static bool spin(struct blk_queue *q)
 
 	do {
 		for (int i = 0; i < 32; i++) {
-			if (work_seen(q))
+			if (work_seen(q) ||
+			    atomic_load_explicit(&q->stopping, memory_order_relaxed))
 				return true;
 			__builtin_ia32_pause();
 		}
@@ -619,6 +621,44 @@ static void drain(struct blk_queue *q)
 	update_gauges(q);
 }
 
+/*
+ * Looks at the fds: returns -1 to stop, else whether the port fired (its
+ * events are consumed; the caller unmasks after the work). timeout -1
+ * sleeps.
+ */
+static int wait_events(struct blk_queue *q, struct pollfd pfd[3], int timeout)
+{
+	bool fired = false;
+	int r = poll(pfd, 3, timeout);
+
+	if (r < 0 && errno != EINTR)
+		return -1;
+	if (r <= 0)
+		return 0;
+	if (pfd[2].revents)
+		return -1;
+	if (pfd[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+		/* Not expected of an eventfd; never spin on it. */
+		mark_broken(q, "I/O completion fd failed");
+		return -1;
+	}
+	if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+		/* The channel is gone (the frontend's domain died): stop
+		 * polling it rather than spin, and close. */
+		mark_broken(q, "event channel failed");
+		pfd[0].fd = -1;
+	}
+	if (pfd[0].revents & POLLIN) {
+		cnt_add(q, BLK_CNT_WAKEUP, 1);
+		while (q->ops->evtchn_pending(q->ev) >= 0)
+			fired = true;	/* only our port is bound here */
+	}
+	return fired;
+}
+
+/* Passes in a row without a look at the fds while work keeps coming. */
+#define PASSES_PER_POLL 64
+
 static void *worker(void *opaque)
 {
 	struct blk_queue *q = opaque;
@@ -628,31 +668,24 @@ static void *worker(void *opaque)
 		{ .fd = q->stop_fd, .events = POLLIN },
 	};
 	bool more = true;	/* look at the ring once at start */
-	bool fired;
+	unsigned passes = 0;
+	int fired;
 
 	for (;;) {
-		int r = poll(pfd, 3, more ? 0 : -1);
-
-		if (r < 0 && errno != EINTR)
+		/*
+		 * While there is work, the fds are looked at only every
+		 * PASSES_PER_POLL passes: a pending event is one bit that
+		 * waits (the port stays masked meanwhile) and the stop flag
+		 * is read every pass, so this saves a system call per pass.
+		 */
+		fired = 0;
+		if (!more || ++passes >= PASSES_PER_POLL) {
+			passes = 0;
+			fired = wait_events(q, pfd, more ? 0 : -1);
+			if (fired < 0)
+				break;
+		} else if (atomic_load_explicit(&q->stopping, memory_order_relaxed)) {
 			break;
-		if (pfd[2].revents)
-			break;
-		if (pfd[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
-			/* Not expected of an eventfd; never spin on it. */
-			mark_broken(q, "I/O completion fd failed");
-			break;
-		}
-		fired = false;
-		if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
-			/* The channel is gone (the frontend's domain died):
-			 * stop polling it rather than spin, and close. */
-			mark_broken(q, "event channel failed");
-			pfd[0].fd = -1;
-		}
-		if (pfd[0].revents & POLLIN) {
-			cnt_add(q, BLK_CNT_WAKEUP, 1);
-			while (q->ops->evtchn_pending(q->ev) >= 0)
-				fired = true;	/* only our port is bound here */
 		}
 		more = pass(q);
 		/* Unmask after the work (lateeoi): a storm of events costs one
@@ -839,6 +872,7 @@ void blk_queue_stop(struct blk_queue *q, uint64_t *retire)
 	if (q->started) {
 		uint64_t one = 1;
 
+		atomic_store(&q->stopping, true);
 		if (write(q->stop_fd, &one, sizeof(one)) < 0) {
 			/* cannot fail on a fresh eventfd */
 		}

@@ -8,6 +8,12 @@
 #                  BUILD_DIR: it must be a real file system, O_DIRECT)
 #   BENCH_CASES    subset, e.g. "randread-4k-qd1 randwrite-4k-qd32"
 #   BENCH_BLKBACKD_ARGS  extra blkbackd options, e.g. "--poll-us 0"
+#   BENCH_ROUNDS   rounds per case (default 3): native and ddom alternate,
+#                  each side's median is reported (a shared VM's disk moves
+#                  by 2x from one minute to the next)
+#   BENCH_STORE    file (default: a file in BENCH_DIR) or ram (a loop device
+#                  over a tmpfs file, root only: the store costs almost
+#                  nothing, so the ratio is the backend's own overhead)
 #
 # Each case runs twice on one pre-written file: native fio (ioengine=libaio,
 # direct=1, pinned to CPU 1) and blkfront-sim in a simulated guest (pinned to
@@ -26,6 +32,8 @@ XENSIM=$B/tests/xensim/toolstack/xensim
 BLKBACKD_SIM=$B/blkbackd/blkbackd-sim
 BLKFRONT_SIM=$B/tests/frontends/blkfront-sim
 RUNTIME=${BENCH_RUNTIME:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
+STORE=${BENCH_STORE:-file}
 SIZE=${BENCH_SIZE:-1G}
 CASES=${BENCH_CASES:-randread-4k-qd1 randread-4k-qd32 randwrite-4k-qd32 read-64k-qd16 write-64k-qd16}
 
@@ -41,12 +49,15 @@ BE_CPU=0
 WORK=$(mktemp -d "${BENCH_DIR:-$B}/blk-bench.XXXXXX")
 H=$WORK/host
 BB_PID=
+LOOP=
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
 	[ -z "$BB_PID" ] || kill "$BB_PID" 2>/dev/null
 	timeout 30 "$XENSIM" down "$H" >/dev/null 2>&1
 	[ -z "$BB_PID" ] || wait "$BB_PID" 2>/dev/null
+	[ -z "$LOOP" ] || losetup -d "$LOOP"
+	mountpoint -q "$WORK/ram" && umount "$WORK/ram"
 	rm -rf "$WORK"
 	exit "$rc"
 }
@@ -66,7 +77,19 @@ params() {
 }
 
 IMG=$WORK/disk.img
-echo "blk-bench: writing a $SIZE file in $WORK" >&2
+case $STORE in
+file) ;;
+ram)
+	[ "$(id -u)" = 0 ] || { echo "blk-bench: BENCH_STORE=ram needs root" >&2; exit 77; }
+	mkdir "$WORK/ram" && mount -t tmpfs -o size="$SIZE" tmpfs "$WORK/ram" || exit 1
+	truncate -s "$SIZE" "$WORK/ram/disk.img"
+	# Buffered loop over tmpfs: O_DIRECT on the loop device, RAM behind it.
+	LOOP=$(losetup --direct-io=off -f --show "$WORK/ram/disk.img") || exit 1
+	IMG=$LOOP
+	;;
+*) echo "blk-bench: BENCH_STORE is file or ram, not '$STORE'" >&2; exit 2 ;;
+esac
+echo "blk-bench: writing $SIZE of $IMG" >&2
 fio --name=prefill --filename="$IMG" --size="$SIZE" --rw=write --bs=1M --ioengine=libaio \
 	--direct=1 --iodepth=4 --output=/dev/null || exit 1
 
@@ -109,28 +132,39 @@ sim_case() {
 	status "$WORK/after"
 }
 
+# Medians over the rounds -> one table row.
 python_row() {
-	python3 - "$1" "$2" "$WORK/bf.json" "$WORK/before" "$WORK/after" <<'EOF'
-import json, re, sys
-name, native, bfj, before, after = sys.argv[1:]
-d = json.loads(open(bfj).read().strip().splitlines()[-1])
+	python3 - "$1" "$2" "$WORK" "$ROUNDS" <<'EOF'
+import json, re, statistics, sys
+name, natives, work, rounds = sys.argv[1], sys.argv[2].split(), sys.argv[3], int(sys.argv[4])
 def counters(path):
     c = {}
     for line in open(path):
         for k, v in re.findall(r'([a-z-]+)=(\d+)', line):
             c[k] = c.get(k, 0) + int(v)
     return c
-b, a = counters(before), counters(after)
-delta = {k: a.get(k, 0) - b.get(k, 0) for k in a}
-req = max(d["requests"], 1)
-iops = d["read_iops"] + d["write_iops"]
-native = float(native)
-print("%-18s %9.0f %9.0f %6.2f | %5.3f %5.3f %5.3f | %5.3f %5.3f %5.3f %5.3f | %7.1f" % (
-    name, native, iops, iops / native if native else 0,
-    (d["gnt_share"] + d["gnt_unshare"]) / req, d["notify"] / req, d["events"] / req,
-    delta.get("grant-maps", 0) / req, delta.get("grant-copy-segments", 0) / req,
-    delta.get("notifications", 0) / req, delta.get("wakeups", 0) / req,
-    d["lat_p99_us"]))
+runs = []
+for r in range(1, rounds + 1):
+    d = json.loads(open(f"{work}/bf.{r}.json").read().strip().splitlines()[-1])
+    b, a = counters(f"{work}/before.{r}"), counters(f"{work}/after.{r}")
+    delta = {k: a.get(k, 0) - b.get(k, 0) for k in a}
+    req = max(d["requests"], 1)
+    runs.append({
+        "iops": d["read_iops"] + d["write_iops"],
+        "fe": [(d["gnt_share"] + d["gnt_unshare"]) / req, d["notify"] / req, d["events"] / req],
+        "be": [delta.get(k, 0) / req for k in
+               ("grant-maps", "grant-copy-segments", "notifications", "wakeups")],
+        "p99": d["lat_p99_us"]})
+med = statistics.median
+nat = [float(n) for n in natives]
+native = med(nat)
+iops = med([r["iops"] for r in runs])
+fe = [med([r["fe"][i] for r in runs]) for i in range(3)]
+be = [med([r["be"][i] for r in runs]) for i in range(4)]
+spread = lambda xs: 100 * (max(xs) - min(xs)) / med(xs) if med(xs) else 0
+print("%-18s %9.0f %9.0f %6.2f | %5.3f %5.3f %5.3f | %5.3f %5.3f %5.3f %5.3f | %7.1f | %3.0f%% %3.0f%%" % (
+    name, native, iops, iops / native if native else 0, *fe, *be, med([r["p99"] for r in runs]),
+    spread(nat), spread([r["iops"] for r in runs])))
 EOF
 }
 
@@ -138,18 +172,26 @@ ROWS=$WORK/rows
 : >"$ROWS"
 for c in $CASES; do
 	read -r rw bs qd <<<"$(params "$c")"
-	echo "blk-bench: $c native fio" >&2
-	n=$(native_iops "$rw" "$bs" "$qd")
-	echo "blk-bench: $c blkfront -> blkbackd" >&2
-	sim_case "$c" "$rw" "$bs" "$qd"
-	python_row "$c" "$n" >>"$ROWS"
+	natives=()
+	for ((r = 1; r <= ROUNDS; r++)); do
+		echo "blk-bench: $c round $r/$ROUNDS: native fio" >&2
+		natives+=("$(native_iops "$rw" "$bs" "$qd")")
+		echo "blk-bench: $c round $r/$ROUNDS: blkfront -> blkbackd" >&2
+		sim_case "$c" "$rw" "$bs" "$qd"
+		cp "$WORK/bf.json" "$WORK/bf.$r.json"
+		cp "$WORK/before" "$WORK/before.$r"
+		cp "$WORK/after" "$WORK/after.$r"
+	done
+	python_row "$c" "${natives[*]}" >>"$ROWS"
 done
 
 echo
-echo "blk-bench: $SIZE file, ${RUNTIME}s per case and side, fio/blkfront on CPU $FE_CPU," \
-	"blkbackd on CPU $BE_CPU ($(nproc) CPUs), xensim seam"
-printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s | %7s\n' \
-	"" "native" "ddom" "ddom/" "fe" "fe" "fe" "be" "be" "be" "be" "ddom"
-printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s | %7s\n' \
-	"case" "IOPS" "IOPS" "native" "gnt" "ntfy" "wake" "maps" "copy" "ntfy" "wake" "p99 us"
+echo "blk-bench: $STORE store ($IMG), $SIZE, median of $ROUNDS rounds of ${RUNTIME}s per case" \
+	"and side, fio/blkfront on CPU $FE_CPU, blkbackd on CPU $BE_CPU ($(nproc) CPUs), xensim" \
+	"seam, blkbackd ${BENCH_BLKBACKD_ARGS:-with its defaults}"
+printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s | %7s | %9s\n' \
+	"" "native" "ddom" "ddom/" "fe" "fe" "fe" "be" "be" "be" "be" "ddom" "spread"
+printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s | %7s | %4s %4s\n' \
+	"case" "IOPS" "IOPS" "native" "gnt" "ntfy" "wake" "maps" "copy" "ntfy" "wake" "p99 us" \
+	"nat" "ddom"
 cat "$ROWS"

@@ -26,12 +26,15 @@ static void test_defaults_and_options(void)
 {
 	char *argv[] = { "blkbackd", "--max-queues", "2", "--kinds=vbd,qdisk", "--status",
 			 "--max-ring-order", "0", "--persistent-grants=0",
-			 "--max-indirect-segments", "0", "--runtime-dir", "/tmp/x", NULL };
+			 "--max-indirect-segments", "0", "--runtime-dir", "/tmp/x",
+			 "--poll-us", "0", NULL };
 	struct blk_config c;
 
 	blk_config_defaults(&c);
 	CHECK(c.kinds == BLK_KIND_VBD && c.max_queues >= 1 && c.max_indirect == 256);
-	CHECK(parse(&c, 12, argv) == 0);
+	CHECK(c.poll_us == BLK_POLL_US_DEFAULT && c.poll_us > 0);
+	CHECK(parse(&c, 14, argv) == 0);
+	CHECK(c.poll_us == 0);
 	CHECK(c.max_queues == 2 && c.kinds == (BLK_KIND_VBD | BLK_KIND_QDISK) && c.status);
 	CHECK(c.max_ring_order == 0 && c.persistent_grants == 0 && c.max_indirect == 0);
 	CHECK(!strcmp(c.runtime_dir, "/tmp/x"));
@@ -58,6 +61,7 @@ static void test_bad_options(void)
 	char *a6[] = { "b", "--max-queues" };
 	char *a7[] = { "b", "--max-indirect-segments", "8" };
 	char *a8[] = { "b", "--max-queues", "2x" };
+	char *a12[] = { "b", "--poll-us", "10001" };
 	char *a9[] = { "b", "stray" };
 	char *a10[] = { "b", "--help=yes" };
 	char *a11[] = { "b", "--log-level", "loud" };
@@ -73,6 +77,7 @@ static void test_bad_options(void)
 	expect_bad(a9, 2, "stray");
 	expect_bad(a10, 2, "takes no value");
 	expect_bad(a11, 3, "loud");
+	expect_bad(a12, 3, "poll-us");
 }
 
 static void write_file(const char *path, const char *text)
