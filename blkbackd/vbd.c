@@ -20,6 +20,8 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -117,6 +119,37 @@ static int fe_uint(struct xb_device *d, const char *node, uint64_t max, uint64_t
 	return r < 0 ? r : store_read_uint(xb_dev_xs(d), XBT_NULL, p, max, def, ret);
 }
 
+/*
+ * Writes <be>/<node> = printf(fmt, ...) in transaction t; the two
+ * announcement transactions below use it through W() (which returns on
+ * error from the calling function, whose `xs`, `t`, `be` and `r` it uses).
+ */
+static int __attribute__((format(printf, 5, 6)))
+be_printf(struct xs_handle *xs, xs_transaction_t t, const char *be, const char *node,
+	  const char *fmt, ...)
+{
+	char p[STORE_PATH_MAX], v[64];
+	va_list ap;
+	int r, n;
+
+	r = store_path(p, sizeof(p), "%s/%s", be, node);
+	if (r < 0)
+		return r;
+	va_start(ap, fmt);
+	n = vsnprintf(v, sizeof(v), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(v))
+		return -EINVAL;
+	return store_write(xs, t, p, v);
+}
+
+#define W(node, fmt, val)                                                      \
+	do {                                                                   \
+		r = be_printf(xs, t, be, node, fmt, val);                      \
+		if (r < 0)                                                     \
+			return r;                                              \
+	} while (0)
+
 /* --- probe --- */
 
 struct probe_args {
@@ -131,14 +164,6 @@ static int write_probe_nodes(struct xs_handle *xs, xs_transaction_t t, void *arg
 	char p[STORE_PATH_MAX];
 	int r;
 
-#define W(node, fmt, val)                                                      \
-	do {                                                                   \
-		r = store_path(p, sizeof(p), "%s/%s", be, node);               \
-		if (!r)                                                        \
-			r = store_printf(xs, t, p, fmt, val);                  \
-		if (r < 0)                                                     \
-			return r;                                              \
-	} while (0)
 	W("max-ring-page-order", "%u", a->cfg->max_ring_order);
 	/* Deprecated max-ring-pages for old frontends (blkif.h note 2). */
 	W("max-ring-pages", "%u", 1u << a->cfg->max_ring_order);
@@ -154,7 +179,6 @@ static int write_probe_nodes(struct xs_handle *xs, xs_transaction_t t, void *arg
 		if (r < 0)
 			return r;
 	}
-#undef W
 	return 0;
 }
 
@@ -359,17 +383,8 @@ static int write_connect_nodes(struct xs_handle *xs, xs_transaction_t t, void *a
 	const char *be = xb_dev_backend_path(v->dev);
 	unsigned info = (v->readonly ? VDISK_READONLY : 0) |
 			(v->cdrom ? VDISK_CDROM | VDISK_REMOVABLE : 0);
-	char p[STORE_PATH_MAX];
 	int r;
 
-#define W(node, fmt, val)                                                      \
-	do {                                                                   \
-		r = store_path(p, sizeof(p), "%s/%s", be, node);               \
-		if (!r)                                                        \
-			r = store_printf(xs, t, p, fmt, val);                  \
-		if (r < 0)                                                     \
-			return r;                                              \
-	} while (0)
 	W("sectors", "%" PRIu64, v->lim.sectors);
 	W("sector-size", "%u", 1u << v->lim.unit_shift);
 	W("physical-sector-size", "%u", v->info.pss > (1u << v->lim.unit_shift) ?
@@ -383,7 +398,6 @@ static int write_connect_nodes(struct xs_handle *xs, xs_transaction_t t, void *a
 		W("discard-alignment", "%u", 0u);
 		W("discard-secure", "%u", v->lim.discard_secure ? 1u : 0u);
 	}
-#undef W
 	return 0;
 }
 
