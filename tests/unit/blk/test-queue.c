@@ -34,6 +34,8 @@ static _Atomic uint64_t sectors = DISK_SIZE / 512;
 static blkif_front_ring_t fr;
 static int fatal_fd;
 
+static unsigned poll_us;	/* the queues' cfg.poll_us */
+
 static struct blk_queue *start_queue(unsigned persistent, unsigned pages)
 {
 	struct blk_queue_cfg c = {
@@ -41,7 +43,7 @@ static struct blk_queue *start_queue(unsigned persistent, unsigned pages)
 		.nr_ring_pages = pages, .remote_port = 3, .persistent_max = persistent,
 		.limits = { .sectors = DISK_SIZE / 512, .unit_shift = 9, .lss = 512,
 			    .max_indirect = 256, .flush = true, .barrier = true, .discard = true },
-		.sectors = &sectors, .store = store, .fatal_fd = fatal_fd,
+		.sectors = &sectors, .store = store, .fatal_fd = fatal_fd, .poll_us = poll_us,
 	};
 	blkif_sring_t *s = fake_page(RING_REF);
 	struct blk_queue *q;
@@ -162,6 +164,16 @@ static void test_persistent(void)
 static void test_copy(void)
 {
 	test_write_read(0);
+}
+
+/* The same with a worker that busy-polls (up to 10 ms, the cap) before it
+ * sleeps: the same answers, the same grant maps, and it stops and unmaps. */
+static void test_polling(void)
+{
+	poll_us = 10000;
+	test_write_read(64);
+	test_write_read(0);
+	poll_us = 0;
 }
 
 static void test_bad_requests(void)
@@ -302,6 +314,7 @@ int main(void)
 		return 99;
 	tap_run("/queue/persistent-write-read", test_persistent);
 	tap_run("/queue/copy-write-read", test_copy);
+	tap_run("/queue/polling-write-read", test_polling);
 	tap_run("/queue/bad-requests", test_bad_requests);
 	tap_run("/queue/indirect-two-page-ring", test_indirect);
 	tap_run("/queue/flush-barrier-discard", test_flush_discard);
