@@ -23,6 +23,7 @@
 struct pgnt {
 	grant_ref_t gref;
 	void *addr;		/* the kept mapping, one page */
+	uint32_t pins;		/* in-flight I/O on the page: never evicted */
 	int32_t hnext;		/* bucket chain, or free list */
 	int32_t prev, next;	/* LRU: head is most recent */
 };
@@ -145,18 +146,30 @@ static void drop(struct blk_grants *g, int32_t i)
 	g->count--;
 }
 
+/* Unmaps the least recently used EVICT_PERCENT, passing over pinned ones. */
 static void evict(struct blk_grants *g)
 {
 	unsigned n = g->max * EVICT_PERCENT / 100;
+	int32_t i = g->lru_tail;
 
 	if (!n)
 		n = 1;
-	while (n-- && g->lru_tail != NIL)
-		drop(g, g->lru_tail);
+	while (n && i != NIL) {
+		int32_t prev = g->ent[i].prev;
+
+		if (!g->ent[i].pins) {
+			drop(g, i);
+			n--;
+		}
+		i = prev;
+	}
 }
 
-/* The kept mapping of ref, mapping it on a miss; NULL when it cannot be. */
-static void *persistent_addr(struct blk_grants *g, grant_ref_t ref)
+/*
+ * The cache entry of ref, mapping it on a miss; NIL when it cannot be (the
+ * map failed, or every entry is pinned).
+ */
+static int32_t persistent_entry(struct blk_grants *g, grant_ref_t ref)
 {
 	int32_t i = lookup(g, ref);
 	void *addr;
@@ -165,23 +178,61 @@ static void *persistent_addr(struct blk_grants *g, grant_ref_t ref)
 		lru_unlink(g, i);
 		lru_push_head(g, i);
 		g->st.hits++;
-		return g->ent[i].addr;
+		return i;
 	}
 	if (g->free == NIL)
 		evict(g);
+	if (g->free == NIL)
+		return NIL;
 	/* Writable even for writes (blkif.h feature-persistent, note 8). */
 	if (g->ops->gnttab_map(g->gt, 1, g->domid, &ref, 1, &addr) < 0)
-		return NULL;
+		return NIL;
 	g->st.maps++;
 	i = g->free;
 	g->free = g->ent[i].hnext;
 	g->ent[i].gref = ref;
 	g->ent[i].addr = addr;
+	g->ent[i].pins = 0;
 	g->ent[i].hnext = g->bucket[hash(g, ref)];
 	g->bucket[hash(g, ref)] = i;
 	lru_push_head(g, i);
 	g->count++;
-	return addr;
+	return i;
+}
+
+static void *persistent_addr(struct blk_grants *g, grant_ref_t ref)
+{
+	int32_t i = persistent_entry(g, ref);
+
+	return i == NIL ? NULL : g->ent[i].addr;
+}
+
+int blk_grants_pin(struct blk_grants *g, const struct blk_xfer *x, unsigned n, void **addrs,
+		   int32_t *pins)
+{
+	unsigned k;
+
+	if (!g->max)
+		return -EOPNOTSUPP;
+	for (k = 0; k < n; k++) {
+		int32_t i = persistent_entry(g, x[k].gref);
+
+		if (i == NIL) {
+			blk_grants_unpin(g, pins, k);
+			return -ENOSPC;
+		}
+		g->ent[i].pins++;
+		pins[k] = i;
+		addrs[k] = (char *)g->ent[i].addr + x[k].offset;
+	}
+	g->st.pinned_segs += n;
+	return 0;
+}
+
+void blk_grants_unpin(struct blk_grants *g, const int32_t *pins, unsigned n)
+{
+	while (n--)
+		g->ent[pins[n]].pins--;
 }
 
 static int copy_batch(struct blk_grants *g, unsigned n)

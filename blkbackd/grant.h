@@ -10,9 +10,10 @@
  * request. Without it (or for a grant the cache cannot map), the data moves
  * by grant copy, one batch of copy segments per call.
  *
- * A mapping is used only inside blk_grants_xfer (data lands in private
- * bounce buffers before any I/O), so no grant is pinned by an in-flight
- * request and any cache entry can be evicted between calls.
+ * With blk_grants_pin the I/O itself runs on the kept mapping (no bounce
+ * copy); such entries are pinned until the request is answered and
+ * eviction passes over them. Otherwise a mapping is used only inside
+ * blk_grants_xfer (data lands in private bounce buffers before any I/O).
  *
  * One struct blk_grants per queue, used only by that queue's worker thread.
  */
@@ -39,6 +40,7 @@ struct blk_grant_stats {
 	uint64_t copy_segs;	/* segments moved by grant copy */
 	uint64_t copy_calls;	/* gnttab_copy batches */
 	uint64_t hits;		/* segments served from a kept mapping */
+	uint64_t pinned_segs;	/* segments whose I/O used the kept mapping itself */
 };
 
 struct blk_grants;
@@ -59,6 +61,18 @@ void blk_grants_free(struct blk_grants *g);
  * the request must be answered with an error.
  */
 int blk_grants_xfer(struct blk_grants *g, const struct blk_xfer *x, unsigned n, bool to_guest);
+
+/*
+ * Zero copy, persistent grants only: maps (or finds) each xfer's grant in
+ * the cache and pins it, so it is not evicted while I/O runs on it;
+ * addrs[k] = the mapping + x[k].offset, pins[k] the handle to unpin with.
+ * 0, or -errno with nothing pinned: -EOPNOTSUPP without a cache, -ENOSPC
+ * when a grant cannot be kept (map failed, every entry pinned); the caller
+ * then moves the data by blk_grants_xfer instead.
+ */
+int blk_grants_pin(struct blk_grants *g, const struct blk_xfer *x, unsigned n, void **addrs,
+		   int32_t *pins);
+void blk_grants_unpin(struct blk_grants *g, const int32_t *pins, unsigned n);
 
 unsigned blk_grants_cached(const struct blk_grants *g);
 void blk_grants_stats(const struct blk_grants *g, struct blk_grant_stats *ret);

@@ -71,6 +71,7 @@ const char *const blk_cnt_names[BLK_CNT__MAX] = {
 	[BLK_CNT_PGNT_MAPS] = "grant-maps",
 	[BLK_CNT_PGNT_UNMAPS] = "grant-unmaps",
 	[BLK_CNT_COPY_SEGS] = "grant-copy-segments",
+	[BLK_CNT_ZERO_COPY_SEGS] = "zero-copy-segments",
 	[BLK_CNT_NOTIFY] = "notifications",
 	[BLK_CNT_WAKEUP] = "wakeups",
 };
@@ -83,6 +84,8 @@ struct qreq {
 	uint64_t bytes;
 	uint32_t *pages;	/* bounce page indices, max_segs */
 	unsigned npages;
+	int32_t *pins;		/* pinned persistent grants (zero copy), max_segs */
+	unsigned npins;
 	struct iovec *iov;	/* max_segs */
 	struct blk_io io;
 	bool flush_after;	/* a write with a flush (FLUSH_DISKCACHE/BARRIER + segments) */
@@ -123,6 +126,7 @@ struct blk_queue {
 	unsigned nfree_pages;
 	uint8_t *ind_buf;	/* BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST pages */
 	struct blk_xfer *xfer;	/* max_segs */
+	void **pin_addrs;	/* max_segs */
 
 	struct blk_limits lim;
 	struct log_ratelimit rl;
@@ -169,6 +173,8 @@ static void release_pages(struct blk_queue *q, struct qreq *rq)
 {
 	while (rq->npages)
 		q->free_pages[q->nfree_pages++] = rq->pages[--rq->npages];
+	blk_grants_unpin(q->grants, rq->pins, rq->npins);
+	rq->npins = 0;
 }
 
 static void respond(struct blk_queue *q, struct qreq *rq, int16_t status)
@@ -265,7 +271,7 @@ static void set_io(struct qreq *rq, enum blk_io_op op, uint64_t offset, uint64_t
 	rq->io.offset = offset;
 	rq->io.len = len;
 	rq->io.iov = rq->iov;
-	rq->io.iovcnt = rq->npages;
+	rq->io.iovcnt = (int)rq->nseg;	/* bounce pages or pinned grants, one a segment */
 	rq->io.res = 0;
 	rq->io.opaque = rq;
 }
@@ -285,12 +291,54 @@ static void build_xfer(struct blk_queue *q, const struct qreq *rq)
 	}
 }
 
+/*
+ * Zero copy: the I/O runs on the persistent mappings themselves, pinned
+ * until the answer. False (nothing pinned) without persistent grants or
+ * when the cache cannot keep them all; the bounce pages serve then.
+ */
+static bool pin_segments(struct blk_queue *q, struct qreq *rq)
+{
+	unsigned i;
+
+	if (!q->cfg.persistent_max)
+		return false;
+	for (i = 0; i < rq->nseg; i++) {
+		const struct blkif_request_segment *s = &rq->seg[i];
+
+		q->xfer[i].gref = s->gref;
+		q->xfer[i].offset = (uint16_t)(s->first_sect << q->lim.unit_shift);
+		q->xfer[i].len = (uint16_t)((s->last_sect - s->first_sect + 1) << q->lim.unit_shift);
+	}
+	if (blk_grants_pin(q->grants, q->xfer, rq->nseg, q->pin_addrs, rq->pins) < 0)
+		return false;
+	rq->npins = rq->nseg;
+	for (i = 0; i < rq->nseg; i++) {
+		rq->iov[i].iov_base = q->pin_addrs[i];
+		rq->iov[i].iov_len = q->xfer[i].len;
+	}
+	return true;
+}
+
+/* Bounce pages: the data is copied in (writes) before the I/O. */
+static int bounce_segments(struct blk_queue *q, struct qreq *rq, bool write)
+{
+	unsigned i;
+
+	for (i = 0; i < rq->nseg; i++)
+		rq->pages[rq->npages++] = q->free_pages[--q->nfree_pages];
+	build_xfer(q, rq);
+	for (i = 0; i < rq->nseg; i++) {
+		rq->iov[i].iov_base = q->xfer[i].local;
+		rq->iov[i].iov_len = q->xfer[i].len;
+	}
+	return write ? blk_grants_xfer(q->grants, q->xfer, rq->nseg, false) : 0;
+}
+
 /* A validated request whose turn has come: data in, I/O out. */
 static void start(struct blk_queue *q, struct qreq *rq)
 {
 	uint8_t op = rq->r.rw_op;
 	bool write = op != BLKIF_OP_READ;
-	unsigned i;
 
 	if (op == BLKIF_OP_WRITE_BARRIER)
 		q->barrier_busy = true;
@@ -299,15 +347,8 @@ static void start(struct blk_queue *q, struct qreq *rq)
 		submit(q, rq);
 		return;
 	}
-	for (i = 0; i < rq->nseg; i++)
-		rq->pages[rq->npages++] = q->free_pages[--q->nfree_pages];
-	build_xfer(q, rq);
-	for (i = 0; i < rq->nseg; i++) {
-		rq->iov[i].iov_base = q->xfer[i].local;
-		rq->iov[i].iov_len = q->xfer[i].len;
-	}
-	if (write) {
-		int r = blk_grants_xfer(q->grants, q->xfer, rq->nseg, false);
+	if (!pin_segments(q, rq)) {
+		int r = bounce_segments(q, rq, write);
 
 		if (r < 0) {
 			fail(q, rq, r, "grant read");
@@ -427,11 +468,13 @@ static void complete(struct blk_queue *q, struct blk_io *io)
 	}
 	switch (io->op) {
 	case BLK_IO_READ:
-		build_xfer(q, rq);
-		r = blk_grants_xfer(q->grants, q->xfer, rq->nseg, true);
-		if (r < 0) {
-			fail(q, rq, r, "grant write");
-			return;
+		if (!rq->npins) {	/* bounce pages: copy out to the guest */
+			build_xfer(q, rq);
+			r = blk_grants_xfer(q->grants, q->xfer, rq->nseg, true);
+			if (r < 0) {
+				fail(q, rq, r, "grant write");
+				return;
+			}
 		}
 		cnt_add(q, BLK_CNT_SECT_READ, rq->bytes >> 9);
 		break;
@@ -493,6 +536,7 @@ static unsigned consume(struct blk_queue *q)
 		q->ring.req_cons++;
 		q->inflight++;
 		rq->npages = 0;
+		rq->npins = 0;
 		rq->nseg = 0;
 		rq->flush_after = false;
 		dispatch(q, rq);
@@ -524,6 +568,7 @@ static void update_gauges(struct blk_queue *q)
 	cnt_set(q, BLK_CNT_PGNT_MAPS, gs.maps);
 	cnt_set(q, BLK_CNT_PGNT_UNMAPS, gs.unmaps);
 	cnt_set(q, BLK_CNT_COPY_SEGS, gs.copy_segs);
+	cnt_set(q, BLK_CNT_ZERO_COPY_SEGS, gs.pinned_segs);
 }
 
 /* One pass of work; true if more is ready right now (do not sleep). */
@@ -708,16 +753,19 @@ static int alloc_pool(struct blk_queue *q)
 	q->nreqs = q->ring.nr_ents;
 	q->reqs = calloc(q->nreqs, sizeof(*q->reqs));
 	q->xfer = calloc(q->max_segs, sizeof(*q->xfer));
-	if (!q->reqs || !q->xfer)
+	q->pin_addrs = calloc(q->max_segs, sizeof(*q->pin_addrs));
+	if (!q->reqs || !q->xfer || !q->pin_addrs)
 		return -ENOMEM;
 	for (i = 0; i < q->nreqs; i++) {
 		struct qreq *rq = &q->reqs[i];
 
 		rq->pages = calloc(q->max_segs, sizeof(*rq->pages));
 		rq->iov = calloc(q->max_segs, sizeof(*rq->iov));
+		rq->pins = calloc(q->max_segs, sizeof(*rq->pins));
 		if (q->lim.max_indirect)
 			rq->ind_seg = calloc(q->lim.max_indirect, sizeof(*rq->ind_seg));
-		if (!rq->pages || !rq->iov || (q->lim.max_indirect && !rq->ind_seg))
+		if (!rq->pages || !rq->iov || !rq->pins ||
+		    (q->lim.max_indirect && !rq->ind_seg))
 			return -ENOMEM;
 		rq->next = q->free_reqs;
 		q->free_reqs = rq;
@@ -902,10 +950,12 @@ void blk_queue_stop(struct blk_queue *q, uint64_t *retire)
 		for (i = 0; i < q->nreqs; i++) {
 			free(q->reqs[i].pages);
 			free(q->reqs[i].iov);
+			free(q->reqs[i].pins);
 			free(q->reqs[i].ind_seg);
 		}
 	free(q->reqs);
 	free(q->xfer);
+	free(q->pin_addrs);
 	if (q->bounce)
 		munmap(q->bounce, (size_t)q->nbounce * BLK_PAGE_SIZE);
 	free(q->free_pages);

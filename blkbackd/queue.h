@@ -64,6 +64,7 @@ enum {
 	BLK_CNT_PGNT_MAPS,
 	BLK_CNT_PGNT_UNMAPS,
 	BLK_CNT_COPY_SEGS,
+	BLK_CNT_ZERO_COPY_SEGS,	/* I/O straight on a pinned persistent mapping */
 	BLK_CNT_NOTIFY,
 	BLK_CNT_WAKEUP,
 	BLK_CNT__MAX

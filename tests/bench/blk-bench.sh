@@ -21,8 +21,8 @@
 # both with the same block size, queue depth and pattern. It prints one table:
 # IOPS both sides and their ratio, then per ring request the frontend's grant
 # operations, notifications sent and event wakeups (counted by blkfront) and
-# the backend's grant maps, grant-copy segments, notifications sent and
-# wakeups (deltas of `blkbackd --status`). Ratios are reported, never
+# the backend's grant maps, grant-copy segments, zero-copy segments (I/O on
+# a pinned persistent mapping), notifications sent and wakeups (deltas of `blkbackd --status`). Ratios are reported, never
 # asserted: this is a benchmark, not a test of speed.
 set -u
 
@@ -153,16 +153,17 @@ for r in range(1, rounds + 1):
         "iops": d["read_iops"] + d["write_iops"],
         "fe": [(d["gnt_share"] + d["gnt_unshare"]) / req, d["notify"] / req, d["events"] / req],
         "be": [delta.get(k, 0) / req for k in
-               ("grant-maps", "grant-copy-segments", "notifications", "wakeups")],
+               ("grant-maps", "grant-copy-segments", "zero-copy-segments",
+                "notifications", "wakeups")],
         "p99": d["lat_p99_us"]})
 med = statistics.median
 nat = [float(n) for n in natives]
 native = med(nat)
 iops = med([r["iops"] for r in runs])
 fe = [med([r["fe"][i] for r in runs]) for i in range(3)]
-be = [med([r["be"][i] for r in runs]) for i in range(4)]
+be = [med([r["be"][i] for r in runs]) for i in range(5)]
 spread = lambda xs: 100 * (max(xs) - min(xs)) / med(xs) if med(xs) else 0
-print("%-18s %9.0f %9.0f %6.2f | %5.3f %5.3f %5.3f | %5.3f %5.3f %5.3f %5.3f | %7.1f | %3.0f%% %3.0f%%" % (
+print("%-18s %9.0f %9.0f %6.2f | %5.3f %5.3f %5.3f | %5.3f %5.3f %5.3f %5.3f %5.3f | %7.1f | %3.0f%% %3.0f%%" % (
     name, native, iops, iops / native if native else 0, *fe, *be, med([r["p99"] for r in runs]),
     spread(nat), spread([r["iops"] for r in runs])))
 EOF
@@ -189,9 +190,9 @@ echo
 echo "blk-bench: $STORE store ($IMG), $SIZE, median of $ROUNDS rounds of ${RUNTIME}s per case" \
 	"and side, fio/blkfront on CPU $FE_CPU, blkbackd on CPU $BE_CPU ($(nproc) CPUs), xensim" \
 	"seam, blkbackd ${BENCH_BLKBACKD_ARGS:-with its defaults}"
-printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s | %7s | %9s\n' \
-	"" "native" "ddom" "ddom/" "fe" "fe" "fe" "be" "be" "be" "be" "ddom" "spread"
-printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s | %7s | %4s %4s\n' \
-	"case" "IOPS" "IOPS" "native" "gnt" "ntfy" "wake" "maps" "copy" "ntfy" "wake" "p99 us" \
-	"nat" "ddom"
+printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s %5s | %7s | %9s\n' \
+	"" "native" "ddom" "ddom/" "fe" "fe" "fe" "be" "be" "be" "be" "be" "ddom" "spread"
+printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s %5s | %7s | %4s %4s\n' \
+	"case" "IOPS" "IOPS" "native" "gnt" "ntfy" "wake" "maps" "copy" "zc" "ntfy" "wake" \
+	"p99 us" "nat" "ddom"
 cat "$ROWS"
