@@ -133,6 +133,54 @@ static void test_persistent_bad_ref(void)
 	blk_grants_free(g);
 }
 
+/* Pinned entries (zero copy) are never evicted; a cache full of pins
+ * refuses the next pin (the caller falls back to bounce pages); unpinned,
+ * they are evictable again. */
+static void test_pins(void)
+{
+	struct blk_grants *g;
+	struct blk_xfer x[8];
+	void *addrs[8];
+	int32_t pins[8];
+	unsigned maps0;
+	int i;
+
+	REQUIRE(blk_grants_new(&fake_ops, NULL, 1, 0, 4, &g) == 0);
+	x[0] = xf(40, 0, 512, NULL);
+	CHECK(blk_grants_pin(g, x, 1, addrs, pins) == -EOPNOTSUPP);	/* no cache */
+	blk_grants_free(g);
+
+	REQUIRE(blk_grants_new(&fake_ops, NULL, 1, 8, 4, &g) == 0);
+	for (i = 0; i < 8; i++)
+		x[i] = xf(40 + i, 512 * (i % 2), 512, NULL);
+	memset(fake_page(41), 0x66, 4096);
+	CHECK(blk_grants_pin(g, x, 8, addrs, pins) == 0);
+	/* The address is the guest's page itself, at the segment's offset. */
+	CHECK(((uint8_t *)addrs[1])[0] == 0x66);
+	((uint8_t *)addrs[1])[1] = 0x77;
+	CHECK(((uint8_t *)fake_page(41))[513] == 0x77);
+	CHECK(blk_grants_cached(g) == 8);
+	/* All 8 pinned: a new grant can be neither pinned nor kept. */
+	x[0] = xf(60, 0, 512, NULL);
+	CHECK(blk_grants_pin(g, x, 1, addrs, pins + 7) == -ENOSPC);
+	CHECK(blk_grants_cached(g) == 8 && fake.mapped_now == 8);
+	/* A pin of two where the second fails leaves nothing pinned. */
+	blk_grants_unpin(g, pins, 1);	/* 40 is evictable now */
+	x[1] = xf(61, 0, 512, NULL);
+	maps0 = fake.maps;
+	CHECK(blk_grants_pin(g, x, 2, addrs, pins) == -ENOSPC);
+	CHECK(fake.maps == maps0 + 1);	/* 60 took 40's place, 61 found none */
+	/* Unpinned, the rest can go: a sweep of new grants keeps the bound. */
+	blk_grants_unpin(g, pins + 1, 7);
+	for (i = 0; i < 8; i++)
+		x[i] = xf(70 + i, 0, 512, NULL);
+	CHECK(blk_grants_pin(g, x, 8, addrs, pins) == 0);
+	CHECK(blk_grants_cached(g) <= 8 && fake.mapped_now <= 8);
+	blk_grants_unpin(g, pins, 8);
+	blk_grants_free(g);
+	CHECK(fake.mapped_now == 0);
+}
+
 int main(void)
 {
 	if (fake_init() < 0)
@@ -141,5 +189,6 @@ int main(void)
 	tap_run("/grant/persistent-hits", test_persistent_hits);
 	tap_run("/grant/persistent-evicts-lru", test_persistent_evicts_lru);
 	tap_run("/grant/persistent-bad-ref", test_persistent_bad_ref);
+	tap_run("/grant/pins", test_pins);
 	return tap_done();
 }
