@@ -318,7 +318,11 @@ enum blk_verdict blk_segs_check(const struct blk_req *r, const struct blkif_requ
 			return bad(why, "segment not aligned to the logical sector size");
 		units += seg[i].last_sect - seg[i].first_sect + 1;
 	}
-	if (check_range(r->sector, units, l, why) != BLK_OK)
+	/* No data, no range: a pure flush or barrier. Linux blkback checks the
+	 * range only when nr_sects is non-zero, and Linux blkfront sends an
+	 * empty flush with the block layer's sector (sector_t)-1; answering that
+	 * with an error makes blkfront turn flushes off for good. */
+	if (units && check_range(r->sector, units, l, why) != BLK_OK)
 		return BLK_BAD;
 	*ret_bytes = units << l->unit_shift;
 	return BLK_OK;

@@ -156,7 +156,10 @@ int bf_check_flush(struct bf_dev *d)
 		fprintf(stderr, "blkfront: flush: the backend offers no feature-flush-cache\n");
 		return -EOPNOTSUPP;
 	}
-	bf_ring_put_rw(&q->ring, BLKIF_OP_FLUSH_DISKCACHE, 0, (uint16_t)d->devid, id, 0, NULL, 0);
+	/* Sector (uint64_t)-1, as Linux blkfront sends an empty flush: the block
+	 * layer's sector of a request without data. A backend must not check it. */
+	bf_ring_put_rw(&q->ring, BLKIF_OP_FLUSH_DISKCACHE, 0, (uint16_t)d->devid, id, UINT64_MAX,
+		       NULL, 0);
 	q->cnt.requests++;
 	r = bf_sync_wait(q, id, &st);
 	if (r < 0)

@@ -311,6 +311,10 @@ static void test_check_ops(void)
 	memset(&r, 0, sizeof(r));
 	r.operation = r.rw_op = BLKIF_OP_FLUSH_DISKCACHE;
 	CHECK(check_all(&r, &l, &bytes) == BLK_OK && bytes == 0);
+	/* Linux blkfront's empty flush carries sector (sector_t)-1. */
+	r.sector = UINT64_MAX;
+	CHECK(check_all(&r, &l, &bytes) == BLK_OK && bytes == 0);
+	r.sector = 0;
 	l.flush = false;
 	CHECK(blk_req_check(&r, &l, &why) == BLK_UNSUPPORTED);
 	r.operation = r.rw_op = BLKIF_OP_WRITE_BARRIER;

@@ -136,7 +136,8 @@ xh_dd_start() {
 
 # xh_guest_start NAME VCPUS DISKSPEC...: boot a stock guest with the given extra disks (xvdc
 # onward; xvda is its root, xvdb its payload) and wait for its agent. XH_GUEST_EXTRA adds to
-# its kernel command line (e.g. xen_blkfront.max_ring_page_order=4).
+# its kernel command line (e.g. xen_blkfront.max_ring_page_order=4), XH_GUEST_MEM sets its
+# memory in MiB (default 512).
 xh_guest_start() {
 	local name=$1 vcpus=$2 dir=$XH_BOOT/payload-$1 spec disks
 	shift 2
@@ -153,7 +154,7 @@ xh_guest_start() {
 	kernel = "$XH_BOOT/vmlinuz"
 	ramdisk = "$XH_BOOT/initrd.zst"
 	extra = "console=hvc0 xh.role=guest quiet ${XH_GUEST_EXTRA:-}"
-	memory = 512
+	memory = ${XH_GUEST_MEM:-512}
 	vcpus = $vcpus
 	on_crash = "destroy"
 	disk = [ $disks ]
@@ -213,11 +214,17 @@ xh_backend_path() {
 	xenstore-read "/local/domain/$id/device/vbd/$devid/backend"
 }
 
-# xh_vbd_devid VDEV: the xenstore device id of xvdX (Linux's xvd numbering: 202 << 8 | N * 16).
+# xh_vbd_devid VDEV: the xenstore device id of xvdX as libxl numbers it
+# (libxl_device_disk_dev_number): 202 << 8 | N << 4 for the first 16 disks (xvda..xvdp),
+# 1 << 28 | N << 8 past them (xvdq..xvdz).
 xh_vbd_devid() {
 	local v=${1#xvd} n
 	n=$(($(printf '%d' "'$v") - 97))
-	echo $(((202 << 8) | (n << 4)))
+	if [ "$n" -lt 16 ]; then
+		echo $(((202 << 8) | (n << 4)))
+	else
+		echo $(((1 << 28) | (n << 8)))
+	fi
 }
 
 xh_shutdown() { # xh_shutdown NAME [SECONDS]: orderly shutdown, bounded, destroy on timeout
