@@ -24,20 +24,22 @@ xh_dd_start dd
 xh_in dd 'modprobe brd rd_nr=1 rd_size=262144 && blockdev --getsize64 /dev/ram0'
 xh_guest_start g1 2
 
-# bench BACKEND SPEC: attach the RAM disk with SPEC, run every job, detach.
-bench() {
-	local backend=$1 spec=$2 job name args out
-	xh_log "$backend: xl block-attach g1 '$spec'"
-	timeout 120 xl block-attach g1 "$spec" || xh_fail "$backend: block-attach failed"
+# connected GUEST BACKEND: wait until GUEST's xvdc is Connected on both ends.
+connected() {
 	local be
-	be=$(xh_backend_path g1 xvdc)
-	xh_wait_xs "$be/state" '^4$' 60 || xh_fail "$backend: xvdc never reached Connected"
+	be=$(xh_backend_path "$1" xvdc)
+	xh_wait_xs "$be/state" '^4$' 60 || xh_fail "$2: xvdc never reached Connected"
 	xh_wait_xs "$(xenstore-read "$be/frontend")/state" '^4$' 60 ||
-		xh_fail "$backend: g1's xvdc never reached Connected"
+		xh_fail "$2: $1's xvdc never reached Connected"
+}
+
+# fio_all GUEST BACKEND: every job on GUEST's xvdc, one result line each.
+fio_all() {
+	local g=$1 backend=$2 job name args out
 	for job in "${JOBS[@]}"; do
 		name=${job%% *}
 		args=${job#* }
-		out=$(xh_exec g1 "fio --name=$name --filename=/dev/xvdc --direct=1 --ioengine=libaio \
+		out=$(xh_exec "$g" "fio --name=$name --filename=/dev/xvdc --direct=1 --ioengine=libaio \
 			$args --size=200M --time_based --runtime=$RUNTIME --ramp_time=3 \
 			--output-format=terse --terse-version=3" $((RUNTIME * 10 + 120))) ||
 			xh_fail "$backend: fio $name failed: $out"
@@ -46,6 +48,16 @@ bench() {
 			'NF > 49 { printf "%s %s %d %d\n", b, j, $8 + $49, ($7 + $48) / 1024 }' \
 			>>"$RESULTS"
 	done
+}
+
+# bench BACKEND SPEC: hot-attach the RAM disk to g1 with SPEC, run every job, detach.
+bench() {
+	local backend=$1 spec=$2 be
+	xh_log "$backend: xl block-attach g1 '$spec'"
+	timeout 120 xl block-attach g1 "$spec" || xh_fail "$backend: block-attach failed"
+	be=$(xh_backend_path g1 xvdc)
+	connected g1 "$backend"
+	fio_all g1 "$backend"
 	timeout 120 xl block-detach g1 xvdc || xh_fail "$backend: block-detach failed"
 	xh_wait_xs "$be/state" '^<gone>$' 60 || xh_fail "$backend: the backend stayed after detach"
 }
@@ -56,10 +68,17 @@ xh_in dd 'rmmod xen-blkback && echo kernel xen-blkback unloaded'
 xh_in dd 'systemctl enable --now blkbackd.service && systemctl is-active blkbackd.service'
 bench blkbackd 'format=raw,vdev=xvdc,access=rw,backend=dd,script=block-ddom,target=/dev/ram0'
 xh_in dd 'systemctl stop blkbackd.service && echo blkbackd stopped'
-bench qdisk 'format=raw,vdev=xvdc,access=rw,backend=dd,backendtype=qdisk,target=/dev/ram0'
+# A qdisk disk cannot be hot-attached to a PV guest that has no device model ("device model
+# required but not running", libxl__dm_check_start): it is in the guest's config from boot,
+# which makes xl devd start QEMU in the driver domain. Same guest shape (2 vCPUs, 512 MiB).
+xh_shutdown g1 120 || xh_fail "g1 did not shut down"
+xh_guest_start g2 2 'format=raw,vdev=xvdc,access=rw,backend=dd,backendtype=qdisk,target=/dev/ram0'
+connected g2 qdisk
+xh_in dd 'pgrep -a qemu'
+fio_all g2 qdisk
 
 echo
-echo "peers: guest g1 (2 vCPUs) -> driver domain dd, brd RAM disk, fio ${RUNTIME}s per job, direct libaio"
+echo "peers: guest g1, g2 for qdisk (2 vCPUs) -> driver domain dd, brd RAM disk, fio ${RUNTIME}s per job, direct libaio"
 python3 - "$RESULTS" <<'PY'
 import sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
@@ -79,5 +98,5 @@ for j in jobs:
               for b in ("blkbackd", "qdisk")]
     print(f"| {j} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
 PY
-xh_shutdown g1 120
+xh_shutdown g2 120
 xh_log "peers: done"
