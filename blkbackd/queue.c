@@ -32,6 +32,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -622,6 +623,8 @@ static bool spin(struct blk_queue *q)
 				return true;
 			__builtin_ia32_pause();
 		}
+		if (q->io_inflight)
+			sched_yield();
 	} while (now_ns() < end);
 	return false;
 }

@@ -43,8 +43,11 @@ done
 command -v fio >/dev/null || { echo "blk-bench: fio is not installed" >&2; exit 77; }
 command -v taskset >/dev/null || { echo "blk-bench: taskset is missing" >&2; exit 77; }
 NCPU=$(nproc)
-FE_CPU=$((NCPU > 1 ? 1 : 0))
-BE_CPU=0
+# The CPU that issues the I/O is the same on both sides: native fio and
+# blkbackd run on IO_CPU (default: the last CPU), blkfront on the other.
+IO_CPU=${BENCH_IO_CPU:-$((NCPU - 1))}
+BE_CPU=$IO_CPU
+FE_CPU=$((NCPU > 1 ? (IO_CPU == 0 ? 1 : 0) : 0))
 
 WORK=$(mktemp -d "${BENCH_DIR:-$B}/blk-bench.XXXXXX")
 H=$WORK/host
@@ -76,6 +79,21 @@ params() {
 	esac
 }
 
+# BENCH_POLL=1: both sides poll for completions instead of sleeping: native
+# fio reaps the kernel's ring from user space without waiting
+# (userspace_reap, iodepth_batch_complete_min=0), blkfront spins on rsp_prod
+# (--poll-us). Without it both sleep: fio in io_getevents, blkfront on its
+# event channel.
+POLL=${BENCH_POLL:-0}
+FE_POLL_ARGS=
+NATIVE_POLL_ARGS=
+if [ "$POLL" = 1 ]; then
+	FE_POLL_ARGS="--poll-us 1000000"
+	# complete_max bounds a reap (fio's default with min=0 reaps nothing
+	# per call and collapses to a tenth of the IOPS); set per case to qd.
+	NATIVE_POLL_ARGS="--iodepth_batch_complete_min=0 --userspace_reap=1"
+fi
+
 IMG=$WORK/disk.img
 case $STORE in
 file) ;;
@@ -95,8 +113,9 @@ fio --name=prefill --filename="$IMG" --size="$SIZE" --rw=write --bs=1M --ioengin
 
 native_iops() {
 	local rw=$1 bs=$2 qd=$3
-	taskset -c "$FE_CPU" fio --name=native --filename="$IMG" --size="$SIZE" --rw="$rw" \
+	taskset -c "$IO_CPU" fio --name=native --filename="$IMG" --size="$SIZE" --rw="$rw" \
 		--bs="$bs" --iodepth="$qd" --ioengine=libaio --direct=1 --time_based \
+		${NATIVE_POLL_ARGS:+$NATIVE_POLL_ARGS --iodepth_batch_complete_max=$qd} \
 		--runtime="$RUNTIME" --output-format=json --output="$WORK/fio.json" || exit 1
 	python3 -c 'import json,sys
 j = json.load(open(sys.argv[1]))["jobs"][0]
@@ -127,7 +146,7 @@ sim_case() {
 	status "$WORK/before"
 	taskset -c "$FE_CPU" "$XENSIM" exec "$H" "$G" -- "$BLKFRONT_SIM" --vdev xvda \
 		--rw "$rw" --bs "$bs" --iodepth "$qd" --size "$SIZE" --runtime "$RUNTIME" \
-		--json >"$WORK/bf.json" 2>"$WORK/bf.err" ||
+		${FE_POLL_ARGS} --json >"$WORK/bf.json" 2>"$WORK/bf.err" ||
 		{ cat "$WORK/bf.err" "$WORK/bf.json" >&2; exit 1; }
 	status "$WORK/after"
 }
@@ -188,7 +207,7 @@ done
 
 echo
 echo "blk-bench: $STORE store ($IMG), $SIZE, median of $ROUNDS rounds of ${RUNTIME}s per case" \
-	"and side, fio/blkfront on CPU $FE_CPU, blkbackd on CPU $BE_CPU ($(nproc) CPUs), xensim" \
+	"and side, native fio and blkbackd on CPU $IO_CPU, blkfront on CPU $FE_CPU ($(nproc) CPUs), xensim" \
 	"seam, blkbackd ${BENCH_BLKBACKD_ARGS:-with its defaults}"
 printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s %5s | %7s | %9s\n' \
 	"" "native" "ddom" "ddom/" "fe" "fe" "fe" "be" "be" "be" "be" "be" "ddom" "spread"

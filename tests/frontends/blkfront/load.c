@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -639,7 +640,11 @@ static void reap(struct bf_worker *w)
 			wfail(w, r, "backend produced more responses than requests");
 			return;
 		}
-	} while (!w->fail && bf_ring_final_check(&w->q->ring));
+		/* A polling frontend asks for a notification only before it
+		 * sleeps (wait_event); otherwise every response would cost the
+		 * backend one. */
+	} while (!w->fail && (w->L->o.poll_us ? bf_ring_has_rsp(&w->q->ring) :
+						bf_ring_final_check(&w->q->ring)));
 }
 
 /* ---- waiting ---- */
@@ -652,6 +657,32 @@ static uint64_t oldest_t0(struct bf_worker *w)
 		if (w->ios[i].busy && w->ios[i].t0 < t)
 			t = w->ios[i].t0;
 	return t;
+}
+
+/*
+ * --poll-us: watch rsp_prod for a while before sleeping, as a guest
+ * polling its completions would (fio's userspace_reap with
+ * iodepth_batch_complete_min=0 is the native counterpart). True if a
+ * response showed up.
+ */
+static bool spin_for_response(struct bf_worker *w)
+{
+	uint64_t end;
+
+	if (!w->L->o.poll_us)
+		return false;
+	end = bf_now_ns() + (uint64_t)w->L->o.poll_us * 1000u;
+	do {
+		for (int i = 0; i < 32; i++) {
+			if (bf_ring_has_rsp(&w->q->ring) || atomic_load(&w->L->stop))
+				return true;
+			__builtin_ia32_pause();
+		}
+		/* The store's kernel threads may need this CPU. */
+		sched_yield();
+	} while (bf_now_ns() < end);
+	/* Ask for a notification, then look once more before sleeping. */
+	return bf_ring_final_check(&w->q->ring);
 }
 
 static void wait_event(struct bf_worker *w)
@@ -749,7 +780,8 @@ static void *worker_main(void *arg)
 		/* Done, or nothing in flight and nothing could be started. */
 		if (w->fail || (!w->inflight && (!more_work(w) || (!before && !n))))
 			break;
-		if (w->inflight && (!n || w->inflight >= w->L->o.iodepth || !more_work(w)))
+		if (w->inflight && (!n || w->inflight >= w->L->o.iodepth || !more_work(w)) &&
+		    !spin_for_response(w))
 			wait_event(w);
 	}
 	/*

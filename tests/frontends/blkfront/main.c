@@ -48,6 +48,8 @@ static void usage(FILE *f)
 		"  --rw read|write|randread|randwrite|randrw [--rwmixread PCT]\n"
 		"  --bs SIZE --iodepth N --size SIZE --offset SIZE --runtime SEC\n"
 		"  --io-limit BYTES --verify --verify-existing --seed N\n"
+		"  --poll-us N               spin this long for responses before sleeping\n"
+		"                            on the event channel (default 0: sleep at once)\n"
 		"  --reconnect N             close and handshake again N times mid-run\n"
 		"  --flush --discard         checks after the workload\n"
 		"  --wait-resize SEC         wait for a new `sectors`, then use the new end\n"
@@ -96,7 +98,7 @@ enum {
 	OPT_VDEV = 256, OPT_DEVID, OPT_DOMID, OPT_ABI, OPT_QUEUES, OPT_ORDER, OPT_NOPERS,
 	OPT_NOIND, OPT_RW, OPT_MIX, OPT_BS, OPT_DEPTH, OPT_SIZE, OPT_OFFSET, OPT_RUNTIME,
 	OPT_LIMIT, OPT_VERIFY, OPT_VEXIST, OPT_SEED, OPT_RECONNECT, OPT_FLUSH, OPT_DISCARD,
-	OPT_RESIZE, OPT_HOSTILE, OPT_EXPECT, OPT_TIMEOUT, OPT_JSON, OPT_VERBOSE, OPT_HELP,
+	OPT_RESIZE, OPT_POLL, OPT_HOSTILE, OPT_EXPECT, OPT_TIMEOUT, OPT_JSON, OPT_VERBOSE, OPT_HELP,
 };
 
 static const struct option longopts[] = {
@@ -109,7 +111,7 @@ static const struct option longopts[] = {
 	{ "size", 1, NULL, OPT_SIZE }, { "offset", 1, NULL, OPT_OFFSET },
 	{ "runtime", 1, NULL, OPT_RUNTIME }, { "io-limit", 1, NULL, OPT_LIMIT },
 	{ "verify", 0, NULL, OPT_VERIFY }, { "verify-existing", 0, NULL, OPT_VEXIST },
-	{ "seed", 1, NULL, OPT_SEED }, { "reconnect", 1, NULL, OPT_RECONNECT },
+	{ "seed", 1, NULL, OPT_SEED }, { "poll-us", 1, NULL, OPT_POLL }, { "reconnect", 1, NULL, OPT_RECONNECT },
 	{ "flush", 0, NULL, OPT_FLUSH }, { "discard", 0, NULL, OPT_DISCARD },
 	{ "wait-resize", 1, NULL, OPT_RESIZE }, { "hostile", 1, NULL, OPT_HOSTILE },
 	{ "expect", 1, NULL, OPT_EXPECT }, { "timeout", 1, NULL, OPT_TIMEOUT },
@@ -153,6 +155,7 @@ static int parse_opt(struct run *R, int c, const char *a)
 	case OPT_MIX: return parse_uint(a, 100, &R->lo.rwmixread);
 	case OPT_BS: return parse_uint(a, BF_MAX_BS, &R->lo.bs);
 	case OPT_DEPTH: return parse_uint(a, 4096, &R->lo.iodepth);
+	case OPT_POLL: return parse_uint(a, 1000000, &R->lo.poll_us);
 	case OPT_SIZE: return parse_size(a, &R->size_arg);
 	case OPT_OFFSET: return parse_size(a, &R->lo.offset);
 	case OPT_RUNTIME: R->lo.runtime = strtod(a, NULL); return R->lo.runtime < 0 ? -EINVAL : 0;
