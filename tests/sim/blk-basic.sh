@@ -3,7 +3,8 @@
 # sim/blk-basic: one guest, one disk served by blkbackd-sim from a driver
 # domain. The handshake with default features, a verified random read/write
 # load, a flush, a discard that reads back zeros, and the backend's nodes
-# after the frontend closed cleanly. A second disk attached with `no-discard`
+# after the frontend closed cleanly, then the load again from a frontend that
+# polls for responses. A second disk attached with `no-discard`
 # (discard-enable=0) offers no discard, and the discard check says so.
 . "$(dirname "$0")/lib.sh"
 
@@ -17,6 +18,11 @@ jtrue 'd["read_ios"] > 0 and d["write_ios"] > 0 and d["lat_p99_us"] > 0' ||
 	fail "no reads or writes measured"
 [ "$(xs_dd read "$BE/state")" = 6 ] || fail "backend not Closed after the frontend closed"
 [ "$(xs_dd read "$BE/sector-size")" = 512 ] || fail "sector-size"
+# A frontend that polls for responses (blk-bench's BENCH_POLL) instead of
+# sleeping on its event channel: the same verified load on the same disk.
+bf_ok "$G" xvda --rw randrw --bs 4k --iodepth 32 --size 64M --io-limit 32M --verify \
+	--poll-us 200
+jtrue 'd["read_ios"] > 0 and d["write_ios"] > 0' || fail "polled run: no reads or writes"
 attach "$G" xvdb "$(disk d2.img 64M)" no-discard
 bf "$G" xvdb --discard && fail "discard check passed on a no-discard disk"
 jtrue 'd["discard"] == "fail" and "not supported" in d["why"]' ||
