@@ -107,16 +107,35 @@ ram)
 	;;
 *) echo "blk-bench: BENCH_STORE is file or ram, not '$STORE'" >&2; exit 2 ;;
 esac
+# The store's block device, for its queue depth: field 11 of its stat file is
+# the time-weighted number of requests in flight, in ms (Linux
+# Documentation/block/stat.rst, time_in_queue); its delta over a run's time
+# is the average depth the store saw. It shows whether a side keeps the
+# store as busy as the iodepth asks. Empty: not a block device we can find.
+DEV_STAT=
+if [ -b "$IMG" ]; then
+	DEV_STAT=/sys/class/block/$(basename "$(readlink -f "$IMG")")/stat
+else
+	dev=$(df --output=source "$(dirname "$IMG")" 2>/dev/null | tail -n 1)
+	[ -b "$dev" ] && DEV_STAT=/sys/class/block/$(basename "$(readlink -f "$dev")")/stat
+fi
+[ -r "$DEV_STAT" ] || DEV_STAT=
+weighted_ms() {
+	if [ -n "$DEV_STAT" ]; then awk '{print $11}' "$DEV_STAT"; else echo 0; fi
+}
+
 echo "blk-bench: writing $SIZE of $IMG" >&2
 fio --name=prefill --filename="$IMG" --size="$SIZE" --rw=write --bs=1M --ioengine=libaio \
 	--direct=1 --iodepth=4 --output=/dev/null || exit 1
 
 native_iops() {
-	local rw=$1 bs=$2 qd=$3
+	local rw=$1 bs=$2 qd=$3 w0
+	w0=$(weighted_ms)
 	taskset -c "$IO_CPU" fio --name=native --filename="$IMG" --size="$SIZE" --rw="$rw" \
 		--bs="$bs" --iodepth="$qd" --ioengine=libaio --direct=1 --time_based \
 		${NATIVE_POLL_ARGS:+$NATIVE_POLL_ARGS --iodepth_batch_complete_max=$qd} \
 		--runtime="$RUNTIME" --output-format=json --output="$WORK/fio.json" || exit 1
+	echo $(($(weighted_ms) - w0)) >"$WORK/wq-native"
 	python3 -c 'import json,sys
 j = json.load(open(sys.argv[1]))["jobs"][0]
 print("%.0f" % (j["read"]["iops"] + j["write"]["iops"]))' "$WORK/fio.json"
@@ -142,20 +161,23 @@ status() {
 
 # blkfront run + backend counter deltas -> one python dict per case.
 sim_case() {
-	local name=$1 rw=$2 bs=$3 qd=$4
+	local name=$1 rw=$2 bs=$3 qd=$4 w0
 	status "$WORK/before"
+	w0=$(weighted_ms)
 	taskset -c "$FE_CPU" "$XENSIM" exec "$H" "$G" -- "$BLKFRONT_SIM" --vdev xvda \
 		--rw "$rw" --bs "$bs" --iodepth "$qd" --size "$SIZE" --runtime "$RUNTIME" \
 		${FE_POLL_ARGS} --json >"$WORK/bf.json" 2>"$WORK/bf.err" ||
 		{ cat "$WORK/bf.err" "$WORK/bf.json" >&2; exit 1; }
+	echo $(($(weighted_ms) - w0)) >"$WORK/wq-ddom"
 	status "$WORK/after"
 }
 
 # Medians over the rounds -> one table row.
 python_row() {
-	python3 - "$1" "$2" "$WORK" "$ROUNDS" <<'EOF'
+	python3 - "$1" "$2" "$WORK" "$ROUNDS" "$RUNTIME" <<'EOF'
 import json, re, statistics, sys
 name, natives, work, rounds = sys.argv[1], sys.argv[2].split(), sys.argv[3], int(sys.argv[4])
+runtime = float(sys.argv[5])
 def counters(path):
     c = {}
     for line in open(path):
@@ -168,7 +190,11 @@ for r in range(1, rounds + 1):
     b, a = counters(f"{work}/before.{r}"), counters(f"{work}/after.{r}")
     delta = {k: a.get(k, 0) - b.get(k, 0) for k in a}
     req = max(d["requests"], 1)
+    wq = float(open(f"{work}/wq-ddom.{r}").read())
+    wqn = float(open(f"{work}/wq-native.{r}").read())
     runs.append({
+        "aqu": wq / (d["seconds"] * 1000) if d["seconds"] else 0,
+        "aqu_nat": wqn / (runtime * 1000),
         "iops": d["read_iops"] + d["write_iops"],
         "fe": [(d["gnt_share"] + d["gnt_unshare"]) / req, d["notify"] / req, d["events"] / req],
         "be": [delta.get(k, 0) / req for k in
@@ -182,9 +208,10 @@ iops = med([r["iops"] for r in runs])
 fe = [med([r["fe"][i] for r in runs]) for i in range(3)]
 be = [med([r["be"][i] for r in runs]) for i in range(5)]
 spread = lambda xs: 100 * (max(xs) - min(xs)) / med(xs) if med(xs) else 0
-print("%-18s %9.0f %9.0f %6.2f | %5.3f %5.3f %5.3f | %5.3f %5.3f %5.3f %5.3f %5.3f | %7.1f | %3.0f%% %3.0f%%" % (
+print("%-18s %9.0f %9.0f %6.2f | %5.3f %5.3f %5.3f | %5.3f %5.3f %5.3f %5.3f %5.3f | %7.1f | %3.0f%% %3.0f%% | %5.1f %5.1f" % (
     name, native, iops, iops / native if native else 0, *fe, *be, med([r["p99"] for r in runs]),
-    spread(nat), spread([r["iops"] for r in runs])))
+    spread(nat), spread([r["iops"] for r in runs]),
+    med([r["aqu_nat"] for r in runs]), med([r["aqu"] for r in runs])))
 EOF
 }
 
@@ -198,6 +225,8 @@ for c in $CASES; do
 		natives+=("$(native_iops "$rw" "$bs" "$qd")")
 		echo "blk-bench: $c round $r/$ROUNDS: blkfront -> blkbackd" >&2
 		sim_case "$c" "$rw" "$bs" "$qd"
+		cp "$WORK/wq-native" "$WORK/wq-native.$r"
+		cp "$WORK/wq-ddom" "$WORK/wq-ddom.$r"
 		cp "$WORK/bf.json" "$WORK/bf.$r.json"
 		cp "$WORK/before" "$WORK/before.$r"
 		cp "$WORK/after" "$WORK/after.$r"
@@ -209,9 +238,10 @@ echo
 echo "blk-bench: $STORE store ($IMG), $SIZE, median of $ROUNDS rounds of ${RUNTIME}s per case" \
 	"and side, native fio and blkbackd on CPU $IO_CPU, blkfront on CPU $FE_CPU ($(nproc) CPUs), xensim" \
 	"seam, blkbackd ${BENCH_BLKBACKD_ARGS:-with its defaults}"
-printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s %5s | %7s | %9s\n' \
-	"" "native" "ddom" "ddom/" "fe" "fe" "fe" "be" "be" "be" "be" "be" "ddom" "spread"
-printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s %5s | %7s | %4s %4s\n' \
+printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s %5s | %7s | %9s | %11s\n' \
+	"" "native" "ddom" "ddom/" "fe" "fe" "fe" "be" "be" "be" "be" "be" "ddom" "spread" \
+	"store depth"
+printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s %5s | %7s | %4s %4s | %5s %5s\n' \
 	"case" "IOPS" "IOPS" "native" "gnt" "ntfy" "wake" "maps" "copy" "zc" "ntfy" "wake" \
-	"p99 us" "nat" "ddom"
+	"p99 us" "nat" "ddom" "nat" "ddom"
 cat "$ROWS"
