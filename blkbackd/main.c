@@ -117,6 +117,9 @@ static int start(struct daemon *dm, const struct blk_config *cfg)
 	r = blk_ctx_new(cfg, &xen_ops_default, &dm->ctx);
 	if (r < 0)
 		return log_err_errno(r, "out of memory");
+	r = blk_ctx_set_state_dir(dm->ctx, dir);
+	if (r < 0)
+		return log_err_errno(r, "runtime directory %s", dir);
 	blk_ctx_on_change(dm->ctx, on_change, dm);
 	n = blk_ctx_drivers(dm->ctx, drv);
 	r = xb_bus_new(dm->loop, dm->xs, self, drv, n, &dm->bus);
@@ -146,6 +149,10 @@ static void stop(struct daemon *dm)
 
 	if (dm->loop)
 		notify_stopping();
+	/* The guests stay Connected in xenstore: the next run reattaches them
+	 * from the state files (docs/blkbackd.md, "Restart and reattach"). */
+	if (dm->ctx)
+		blk_ctx_keep_state(dm->ctx);
 	xb_bus_free(dm->bus);
 	blk_ctl_free(dm->ctl);
 	blk_ctx_free(dm->ctx);

@@ -24,6 +24,15 @@
  * before it has completed, and nothing after it starts before it completes
  * (blkif.h BLKIF_OP_WRITE_BARRIER).
  *
+ * Restart state (qstate.h): each slot is copied once into the pool entry's
+ * record in the state file, and parsed from there; the record is marked
+ * answered before its response is written and freed only after
+ * RING_PUSH_RESPONSES published it. So a pool entry is reused only once its
+ * answer is visible (answered entries wait on q->answered until the push),
+ * and a daemon restarted after a SIGKILL finds in the file every request it
+ * owes an answer. A reattaching start runs those again first (q->redo, in
+ * ring order) before taking new ones.
+ *
  * Never: touch xenstore, allocate after start, exit, or trust a slot after
  * copying it. A frontend producing more than a ring of requests breaks only
  * this queue (reported through fatal_fd).
@@ -44,8 +53,12 @@
 
 #include "grant.h"
 #include "log.h"
+#include "qstate.h"
 #include "queue.h"
 #include "ring.h"
+
+_Static_assert(BLK_MAX_RING_PAGES == BLK_QSTATE_MAX_PAGES, "state file ring refs");
+_Static_assert(sizeof(union blkif_sring_entry) <= BLK_QSTATE_RAW, "state file slot copy");
 
 #define BATCH 64		/* requests taken per pass before responses are pushed */
 #define SUBMIT_BATCH 64		/* I/Os per ioq submit call */
@@ -75,6 +88,7 @@ const char *const blk_cnt_names[BLK_CNT__MAX] = {
 	[BLK_CNT_ZERO_COPY_SEGS] = "zero-copy-segments",
 	[BLK_CNT_NOTIFY] = "notifications",
 	[BLK_CNT_WAKEUP] = "wakeups",
+	[BLK_CNT_REDONE] = "redone",
 };
 
 struct qreq {
@@ -115,6 +129,7 @@ struct blk_queue {
 	struct qreq *reqs;
 	unsigned nreqs;
 	struct qreq *free_reqs;
+	struct qreq *answered;	/* answered, pool entry reused after the push */
 	struct qreq *submit_head, *submit_tail;
 	struct qreq *held;
 	bool barrier_busy;
@@ -128,6 +143,11 @@ struct blk_queue {
 	uint8_t *ind_buf;	/* BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST pages */
 	struct blk_xfer *xfer;	/* max_segs */
 	void **pin_addrs;	/* max_segs */
+
+	struct blk_qstate st;	/* the restart state: one record per pool entry */
+	uint32_t *redo;		/* reattach: pool entries to run again, ring order */
+	unsigned nredo, redo_pos;
+	unsigned found_answered;	/* reattach: taken requests found answered */
 
 	struct blk_limits lim;
 	struct log_ratelimit rl;
@@ -148,6 +168,11 @@ static void cnt_set(struct blk_queue *q, int i, uint64_t v)
 static void *slot_at(struct blk_queue *q, RING_IDX idx)
 {
 	return (uint8_t *)q->ring.sring->ring + (size_t)(idx & (q->ring.nr_ents - 1)) * q->slot;
+}
+
+static unsigned rq_index(const struct blk_queue *q, const struct qreq *rq)
+{
+	return (unsigned)(rq - q->reqs);
 }
 
 static void *bounce_page(struct blk_queue *q, uint32_t i)
@@ -185,15 +210,18 @@ static void respond(struct blk_queue *q, struct qreq *rq, int16_t status)
 	 * indirect_op: Linux xen-blkback answers that (dispatch_rw_block_io
 	 * keeps req_operation), and Linux blkfront's blkif_interrupt refuses a
 	 * response whose operation is not the shadow request's inner one.
+	 * The state file learns the response index first (qstate.h).
 	 */
+	blk_qstate_answer(&q->st, rq_index(q, rq), q->ring.rsp_prod_pvt);
 	blk_rsp_write(q->cfg.abi, slot_at(q, q->ring.rsp_prod_pvt), rq->r.id, rq->r.rw_op,
 		      status);
 	q->ring.rsp_prod_pvt++;
 	release_pages(q, rq);
 	if (rq->r.operation == BLKIF_OP_WRITE_BARRIER)
 		q->barrier_busy = false;
-	rq->next = q->free_reqs;
-	q->free_reqs = rq;
+	/* Its record must say "answered" until the answer is published. */
+	rq->next = q->answered;
+	q->answered = rq;
 	q->inflight--;
 }
 
@@ -506,11 +534,54 @@ static void reap(struct blk_queue *q)
 
 /* --- taking requests --- */
 
-/* True when the queue cannot take requests until something completes. */
+/* True when no request may start until something completes. */
+static bool busy(const struct blk_queue *q)
+{
+	return q->held || q->submit_head || q->barrier_busy;
+}
+
+/* True when the queue cannot take requests off the ring until something
+ * completes (or, for a free pool entry, until the responses are pushed). */
 static bool stalled(const struct blk_queue *q)
 {
-	return q->held || q->submit_head || q->barrier_busy ||
-	       RING_BACK_CONS_FULL(&q->ring, q->ring.req_cons);
+	return busy(q) || !q->free_reqs || RING_BACK_CONS_FULL(&q->ring, q->ring.req_cons);
+}
+
+static bool redo_pending(const struct blk_queue *q)
+{
+	return q->redo_pos < q->nredo;
+}
+
+/*
+ * The next request: one to run again after a restart, else the next slot,
+ * copied once into its record of the state file (blk_qstate_take) and
+ * parsed from that private copy. NULL when there is none to take now.
+ */
+static struct qreq *take_next(struct blk_queue *q, RING_IDX prod)
+{
+	struct qreq *rq;
+	const void *raw;
+
+	if (redo_pending(q)) {
+		rq = &q->reqs[q->redo[q->redo_pos++]];
+		raw = blk_qstate_raw(&q->st, rq_index(q, rq));
+		cnt_add(q, BLK_CNT_REDONE, 1);
+	} else {
+		if (q->ring.req_cons == prod || stalled(q))
+			return NULL;
+		rq = q->free_reqs;
+		q->free_reqs = rq->next;
+		raw = blk_qstate_take(&q->st, rq_index(q, rq), slot_at(q, q->ring.req_cons),
+				      q->slot, q->ring.req_cons);
+		q->ring.req_cons++;
+	}
+	blk_req_copy(q->cfg.abi, raw, &rq->r);
+	q->inflight++;
+	rq->npages = 0;
+	rq->npins = 0;
+	rq->nseg = 0;
+	rq->flush_after = false;
+	return rq;
 }
 
 /* Takes up to BATCH requests; returns how many. */
@@ -529,34 +600,43 @@ static unsigned consume(struct blk_queue *q)
 	}
 	/* Online resize: the vbd updates the size between batches. */
 	q->lim.sectors = atomic_load_explicit(q->cfg.sectors, memory_order_relaxed);
-	while (q->ring.req_cons != prod && n < BATCH && !stalled(q)) {
-		struct qreq *rq = q->free_reqs;
+	while (n < BATCH && !busy(q)) {
+		struct qreq *rq = take_next(q, prod);
 
-		q->free_reqs = rq->next;
-		blk_req_copy(q->cfg.abi, slot_at(q, q->ring.req_cons), &rq->r);
-		q->ring.req_cons++;
-		q->inflight++;
-		rq->npages = 0;
-		rq->npins = 0;
-		rq->nseg = 0;
-		rq->flush_after = false;
+		if (!rq)
+			break;
 		dispatch(q, rq);
 		n++;
 	}
 	return n;
 }
 
+/* After the push: the answered requests' records and pool entries are free. */
+static void release_answered(struct blk_queue *q)
+{
+	struct qreq *rq;
+
+	BLK_QS_ORDER();	/* the store of rsp_prod before the records say free */
+	while ((rq = q->answered)) {
+		q->answered = rq->next;
+		blk_qstate_free(&q->st, rq_index(q, rq));
+		rq->next = q->free_reqs;
+		q->free_reqs = rq;
+	}
+}
+
 static void push_responses(struct blk_queue *q)
 {
 	int notify;
 
-	if (q->ring.rsp_prod_pvt == q->ring.sring->rsp_prod)
-		return;
-	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&q->ring, notify);
-	if (notify) {
-		q->ops->evtchn_notify(q->ev, q->port);
-		cnt_add(q, BLK_CNT_NOTIFY, 1);
+	if (q->ring.rsp_prod_pvt != q->ring.sring->rsp_prod) {
+		RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&q->ring, notify);
+		if (notify) {
+			q->ops->evtchn_notify(q->ev, q->port);
+			cnt_add(q, BLK_CNT_NOTIFY, 1);
+		}
 	}
+	release_answered(q);
 }
 
 static void update_gauges(struct blk_queue *q)
@@ -607,6 +687,8 @@ static bool work_seen(struct blk_queue *q)
 {
 	if (q->ioq->ops->ready && q->ioq->ops->ready(q->ioq))
 		return true;
+	if (redo_pending(q) && !busy(q))
+		return true;
 	return !stalled(q) &&
 	       __atomic_load_n(&q->ring.sring->req_prod, __ATOMIC_RELAXED) != q->ring.req_cons;
 }
@@ -642,6 +724,8 @@ static bool idle(struct blk_queue *q)
 
 	if (atomic_load_explicit(&q->broken, memory_order_relaxed))
 		return false;
+	if (redo_pending(q) && !busy(q))
+		return true;
 	if (q->cfg.poll_us && spin(q))
 		return true;
 	if (!stalled(q))
@@ -828,6 +912,73 @@ static int bind_port(struct blk_queue *q)
 	return 0;
 }
 
+static void state_id(const struct blk_queue *q, struct blk_qstate_id *id)
+{
+	const struct blk_queue_cfg *c = &q->cfg;
+	unsigned i;
+
+	memset(id, 0, sizeof(*id));
+	id->domid = c->domid;
+	id->devid = c->devid;
+	id->queue = c->queue;
+	id->abi = c->abi;
+	id->nr_ring_pages = c->nr_ring_pages;
+	id->nr_ents = q->ring.nr_ents;
+	id->slot_size = (uint32_t)q->slot;
+	id->remote_port = c->remote_port;
+	for (i = 0; i < c->nr_ring_pages; i++)
+		id->ring_refs[i] = c->ring_refs[i];
+}
+
+/*
+ * Reattach: the dead daemon's state file decides where the ring stands.
+ * The frontend's indices are read once; recovery checks them against the
+ * file (both may be junk: the file is refused then, nothing changed).
+ */
+static int resume_state(struct blk_queue *q, const struct blk_qstate_id *id)
+{
+	struct blk_qstate_plan plan;
+	RING_IDX rsp_prod, req_prod;
+	unsigned i;
+	int r;
+
+	r = blk_qstate_open(&q->st, q->cfg.state_path, id);
+	if (r < 0)
+		return r;
+	q->redo = calloc(q->nreqs, sizeof(*q->redo));
+	if (!q->redo)
+		return -ENOMEM;
+	rsp_prod = RING_READ_ONCE(q->ring.sring->rsp_prod);
+	req_prod = RING_READ_ONCE(q->ring.sring->req_prod);
+	r = blk_qstate_recover(q->st.hdr, q->st.size, rsp_prod, req_prod, q->redo, &plan);
+	if (r < 0)
+		return r;
+	/* Answers not published are written again from rsp_prod on. */
+	q->ring.req_cons = plan.req_cons;
+	q->ring.rsp_prod_pvt = rsp_prod;
+	q->nredo = plan.nredo;
+	q->found_answered = plan.answered;
+	/* The pool: entries whose record is taken belong to redo[]. */
+	q->free_reqs = NULL;
+	for (i = q->nreqs; i-- > 0;) {
+		if (q->st.ent[i].state == BLK_QS_TAKEN)
+			continue;
+		q->reqs[i].next = q->free_reqs;
+		q->free_reqs = &q->reqs[i];
+	}
+	return 0;
+}
+
+static int open_state(struct blk_queue *q)
+{
+	struct blk_qstate_id id;
+
+	state_id(q, &id);
+	if (q->cfg.reattach)
+		return resume_state(q, &id);
+	return blk_qstate_create(&q->st, q->cfg.state_path, &id);
+}
+
 static int launch(struct blk_queue *q)
 {
 	sigset_t all, old;
@@ -882,6 +1033,10 @@ int blk_queue_start(const struct blk_queue_cfg *cfg, struct blk_queue **ret)
 	r = alloc_pool(q);
 	if (r < 0)
 		goto err;
+	step = q->cfg.reattach ? "resume from the restart state" : "create the restart state";
+	r = open_state(q);
+	if (r < 0)
+		goto err;
 	step = "set up grants";
 	r = blk_grants_new(q->ops, q->gt, cfg->domid, cfg->persistent_max,
 			   q->max_segs > BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST ?
@@ -902,6 +1057,17 @@ int blk_queue_start(const struct blk_queue_cfg *cfg, struct blk_queue **ret)
 	r = bind_port(q);
 	if (r < 0)
 		goto err;
+	if (q->cfg.reattach) {
+		/*
+		 * Answers the dead daemon published may have gone without an
+		 * event: one notification (a spurious one is harmless to a
+		 * frontend, which re-checks rsp_prod). Our own port came back
+		 * pending from the bind (Xen's evtchn_bind_interdomain), so the
+		 * worker looks at the ring at once.
+		 */
+		q->ops->evtchn_notify(q->ev, q->port);
+		cnt_add(q, BLK_CNT_NOTIFY, 1);
+	}
 	step = "start the worker";
 	r = launch(q);
 	if (r < 0)
@@ -957,6 +1123,8 @@ void blk_queue_stop(struct blk_queue *q, uint64_t *retire)
 			free(q->reqs[i].ind_seg);
 		}
 	free(q->reqs);
+	free(q->redo);
+	blk_qstate_close(&q->st);
 	free(q->xfer);
 	free(q->pin_addrs);
 	if (q->bounce)
@@ -972,6 +1140,13 @@ void blk_queue_counters(const struct blk_queue *q, uint64_t sum[BLK_CNT__MAX])
 
 	for (i = 0; i < BLK_CNT__MAX; i++)
 		sum[i] += atomic_load_explicit(&q->cnt[i], memory_order_relaxed);
+}
+
+void blk_queue_recovered(const struct blk_queue *q, unsigned *ret_redone,
+			 unsigned *ret_answered)
+{
+	*ret_redone = q->nredo;
+	*ret_answered = q->found_answered;
 }
 
 const char *blk_queue_broken(const struct blk_queue *q)

@@ -42,6 +42,23 @@ struct blk_queue_cfg {
 	struct blk_store *store;
 	int fatal_fd;			/* eventfd: written when the ring breaks */
 	unsigned poll_us;		/* busy-poll this long before sleeping; 0 = never */
+	/*
+	 * Restart state (qstate.h): the file that keeps this queue's consumer
+	 * index and the requests taken but not yet visibly answered, so that a
+	 * restarted daemon can resume. NULL: anonymous memory, nothing survives.
+	 * devid and queue name the connection in its header.
+	 */
+	const char *state_path;
+	unsigned devid, queue;
+	/*
+	 * Resume a live ring (the daemon restarted) instead of starting fresh:
+	 * the state file must exist and match the connection, then requests
+	 * whose answer the frontend cannot see yet are run again, the ring
+	 * indices are restored and the frontend is notified once. A missing,
+	 * stale or inconsistent file fails the start (-ENOENT, -ESTALE,
+	 * -EBADMSG).
+	 */
+	bool reattach;
 };
 
 /* Counters, summed over queues by the vbd for --status. */
@@ -67,6 +84,7 @@ enum {
 	BLK_CNT_ZERO_COPY_SEGS,	/* I/O straight on a pinned persistent mapping */
 	BLK_CNT_NOTIFY,
 	BLK_CNT_WAKEUP,
+	BLK_CNT_REDONE,		/* requests run again after a restart (reattach) */
 	BLK_CNT__MAX
 };
 
@@ -78,13 +96,18 @@ struct blk_queue;
 int blk_queue_start(const struct blk_queue_cfg *cfg, struct blk_queue **ret);
 /*
  * Stops the worker after its in-flight I/O has completed (and been
- * answered), then unbinds, unmaps and frees. Its final counters (not the
+ * answered), then unbinds, unmaps and frees. The state file stays (the vbd
+ * removes it when the device closes): requests taken and never answered
+ * are in it, for a restarted daemon to run again. Its final counters (not the
  * gauges: in-flight, persistent-grants) are added to retire[] unless NULL.
  * NULL q is fine.
  */
 void blk_queue_stop(struct blk_queue *q, uint64_t *retire);
 /* Adds this queue's counters into sum[] (relaxed reads). */
 void blk_queue_counters(const struct blk_queue *q, uint64_t sum[BLK_CNT__MAX]);
+/* After a reattaching start: requests run again, and requests found answered. */
+void blk_queue_recovered(const struct blk_queue *q, unsigned *ret_redone,
+			 unsigned *ret_answered);
 /* Why the ring was declared broken (NULL while it is not). */
 const char *blk_queue_broken(const struct blk_queue *q);
 

@@ -14,12 +14,23 @@
  * resize:  on SIGHUP and on a rewrite of params, re-reads the size and, if
  *          it changed, rewrites sectors and re-announces Connected in one
  *          transaction (Linux xen_vbd_resize).
+ * reattach: a restarted daemon found the device and its frontend Connected:
+ *          as connect, but each queue resumes from its state file in the
+ *          runtime directory (queue.h, qstate.h) and nothing the frontend
+ *          reads is written, unless the store's size changed meanwhile
+ *          (then as resize). A missing or stale state file fails it: the
+ *          device is closed as after a failed connect.
+ *
+ * State files live from a connect (created fresh) to the device's close
+ * (removed); a daemon that stops on SIGTERM keeps them, so a restart, e.g.
+ * an upgrade, reattaches too.
  *
  * Loop thread only; never touches a ring. Failures of one device are
  * returned to xenbus.c, which closes just that device.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +69,7 @@ struct vbd {
 	int fatal_fd;
 	struct loop_source *fatal_src;
 	uint64_t retired[BLK_CNT__MAX];	/* counters of earlier connections */
+	unsigned reattaches;		/* restarts this vbd survived */
 };
 
 struct blk_ctx {
@@ -68,6 +80,8 @@ struct blk_ctx {
 	unsigned connected;
 	void (*on_change)(void *opaque);
 	void *on_change_opaque;
+	char state_dir[PATH_MAX];	/* restart state files; "" = none */
+	bool keep_state;		/* stopping: keep them for the next run */
 };
 
 static struct vbd *vbd_of(struct xb_device *d)
@@ -418,10 +432,30 @@ static void on_fatal(struct loop *l, int fd, uint32_t events, void *opaque)
 	xb_dev_fatal(v->dev, -EPROTO, "%s", why);
 }
 
-static int start_queues(struct xb_device *d, struct vbd *v)
+/* <state_dir>/<kind>-<domid>-<devid>-q<N>.state */
+static int state_path(const struct vbd *v, unsigned qi, char *buf, size_t n)
+{
+	const struct xb_device *d = v->dev;
+	int len = snprintf(buf, n, "%s/%s-%u-%u-q%u.state", v->ctx->state_dir, xb_dev_type(d),
+			   xb_dev_frontend_id(d), xb_dev_devid(d), qi);
+
+	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
+}
+
+static void remove_state(struct vbd *v)
+{
+	unsigned i, n = v->nqueues > v->ctx->cfg.max_queues ? v->nqueues : v->ctx->cfg.max_queues;
+	char path[PATH_MAX];
+
+	for (i = 0; v->ctx->state_dir[0] && i < n; i++)
+		if (!state_path(v, i, path, sizeof(path)))
+			unlink(path);
+}
+
+static int start_queues(struct xb_device *d, struct vbd *v, bool reattach)
 {
 	struct blk_queue_cfg qc;
-	char name[96];
+	char name[96], path[PATH_MAX];
 	unsigned i;
 	int r;
 
@@ -437,21 +471,33 @@ static int start_queues(struct xb_device *d, struct vbd *v)
 	qc.store = v->store;
 	qc.fatal_fd = v->fatal_fd;
 	qc.poll_us = v->ctx->cfg.poll_us;
+	qc.devid = xb_dev_devid(d);
+	qc.reattach = reattach;
 	for (i = 0; i < v->nqueues; i++) {
 		r = read_ring(d, v, i, &qc);
 		if (r < 0)
 			return r;
 		snprintf(name, sizeof(name), "%s q%u", xb_dev_name(d), i);
+		qc.queue = i;
+		qc.state_path = NULL;
+		if (v->ctx->state_dir[0]) {
+			r = state_path(v, i, path, sizeof(path));
+			if (r < 0)
+				return xb_dev_fatal(d, r, "state file name");
+			qc.state_path = path;
+		}
 		r = blk_queue_start(&qc, &v->q[i]);
 		if (r < 0)
-			return xb_dev_fatal(d, r, "cannot start queue %u", i);
+			return xb_dev_fatal(d, r, "cannot %s queue %u",
+					    reattach ? "resume" : "start", i);
 	}
 	return 0;
 }
 
-static int vbd_connect(struct xb_device *d)
+/* What connect and reattach share: the store, the frontend's nodes, the
+ * limits, the fd through which the queues report a broken ring. */
+static int prepare(struct xb_device *d, struct vbd *v)
 {
-	struct vbd *v = vbd_of(d);
 	uint64_t discard_enable;
 	int r;
 
@@ -473,14 +519,30 @@ static int vbd_connect(struct xb_device *d)
 	r = loop_add_fd(xb_dev_loop(d), v->fatal_fd, EPOLLIN, on_fatal, v, &v->fatal_src);
 	if (r < 0)
 		return xb_dev_fatal(d, r, "loop");
-	r = start_queues(d, v);
+	return 0;
+}
+
+static void mark_connected(struct vbd *v)
+{
+	v->connected = true;
+	v->ctx->connected++;
+}
+
+static int vbd_connect(struct xb_device *d)
+{
+	struct vbd *v = vbd_of(d);
+	int r;
+
+	r = prepare(d, v);
+	if (r < 0)
+		return r;
+	r = start_queues(d, v, false);
 	if (r < 0)
 		return r;
 	r = store_txn(xb_dev_xs(d), write_connect_nodes, v);
 	if (r < 0)
 		return xb_dev_fatal(d, r, "writing the connect nodes");
-	v->connected = true;
-	v->ctx->connected++;
+	mark_connected(v);
 	log_info("%s: connected: %u queue(s), ring order %u, %s, %s grants, %" PRIu64
 		 " sectors of %u", xb_dev_name(d), v->nqueues, v->ring_order, blk_abi_name(v->abi),
 		 v->persistent ? "persistent" : "copied", v->lim.sectors, 1u << v->lim.unit_shift);
@@ -501,6 +563,9 @@ static void vbd_disconnect(struct xb_device *d)
 		blk_queue_stop(v->q[i], v->retired);
 		v->q[i] = NULL;
 	}
+	/* The device closes: nothing to resume. Stopping: the next run may. */
+	if (!v->ctx->keep_state)
+		remove_state(v);
 	loop_remove(xb_dev_loop(d), v->fatal_src);
 	v->fatal_src = NULL;
 	if (v->fatal_fd >= 0)
@@ -570,6 +635,74 @@ static void vbd_backend_changed(struct xb_device *d, const char *node)
 		vbd_resize(v);
 }
 
+/* --- restart --- */
+
+/*
+ * The frontend goes on with what was announced at connect: the sector size
+ * must still be the store's (a different one would change what every
+ * request means), the size may have changed (announced as by resize).
+ */
+static int check_announced(struct xb_device *d, struct vbd *v, uint64_t *ret_sectors)
+{
+	uint64_t ss;
+	int r;
+
+	r = be_uint(d, "sector-size", UINT32_MAX, STORE_NO_DEFAULT, &ss);
+	if (r < 0)
+		return xb_dev_fatal(d, r, "reading the announced sector-size");
+	if (ss != 1u << v->lim.unit_shift)
+		return xb_dev_fatal(d, -ESTALE, "announced sector-size %" PRIu64 ", now %u", ss,
+				    1u << v->lim.unit_shift);
+	r = be_uint(d, "sectors", UINT64_MAX, STORE_NO_DEFAULT, ret_sectors);
+	if (r < 0)
+		return xb_dev_fatal(d, r, "reading the announced sectors");
+	return 0;
+}
+
+static int vbd_reattach(struct xb_device *d)
+{
+	struct vbd *v = vbd_of(d);
+	unsigned i, redone = 0, answered = 0;
+	uint64_t announced;
+	int r;
+
+	if (!v->ctx->state_dir[0])
+		return xb_dev_fatal(d, -ENOENT, "no runtime directory for restart state");
+	r = prepare(d, v);
+	if (r < 0)
+		return r;
+	r = check_announced(d, v, &announced);
+	if (r < 0)
+		return r;
+	r = start_queues(d, v, true);
+	if (r < 0)
+		return r;
+	for (i = 0; i < v->nqueues; i++) {
+		unsigned k, m;
+
+		blk_queue_recovered(v->q[i], &k, &m);
+		redone += k;
+		answered += m;
+	}
+	mark_connected(v);
+	v->reattaches++;
+	log_notice("%s: reattached: %u requests redone, %u already answered (%u queue(s), "
+		   "ring order %u, %s)", xb_dev_name(d), redone, answered, v->nqueues,
+		   v->ring_order, blk_abi_name(v->abi));
+	if (announced != v->lim.sectors) {
+		char val[32];
+
+		log_notice("%s: size changed while we were away: %" PRIu64 " -> %" PRIu64
+			   " sectors", xb_dev_name(d), announced, v->lim.sectors);
+		snprintf(val, sizeof(val), "%" PRIu64, v->lim.sectors);
+		r = xb_dev_reannounce(d, "sectors", val);
+		if (r < 0)
+			log_warn_errno(r, "%s: cannot announce the new size", xb_dev_name(d));
+	}
+	changed(v->ctx);
+	return 0;
+}
+
 /* --- the context --- */
 
 int blk_ctx_new(const struct blk_config *cfg, const struct xen_ops *ops, struct blk_ctx **ret)
@@ -593,6 +726,7 @@ int blk_ctx_new(const struct blk_config *cfg, const struct xen_ops *ops, struct 
 			.disconnect = vbd_disconnect,
 			.remove = vbd_remove,
 			.backend_changed = vbd_backend_changed,
+			.reattach = vbd_reattach,
 		};
 		n++;
 	}
@@ -614,6 +748,19 @@ size_t blk_ctx_drivers(struct blk_ctx *c, const struct xb_driver *ret[static 3])
 		n++;
 	}
 	return n;
+}
+
+int blk_ctx_set_state_dir(struct blk_ctx *c, const char *dir)
+{
+	if (strlen(dir) >= sizeof(c->state_dir))
+		return -ENAMETOOLONG;
+	strcpy(c->state_dir, dir);
+	return 0;
+}
+
+void blk_ctx_keep_state(struct blk_ctx *c)
+{
+	c->keep_state = true;
 }
 
 void blk_ctx_on_change(struct blk_ctx *c, void (*fn)(void *opaque), void *opaque)
@@ -666,7 +813,7 @@ void blk_ctx_status(const struct blk_ctx *c, FILE *out)
 		fputc('\n', out);
 		fprintf(out, "  ");
 		for (i = 0; i < BLK_CNT__MAX; i++)
-			fprintf(out, "%s=%" PRIu64 "%s", blk_cnt_names[i], cnt[i],
-				i + 1 < BLK_CNT__MAX ? " " : "\n");
+			fprintf(out, "%s=%" PRIu64 " ", blk_cnt_names[i], cnt[i]);
+		fprintf(out, "reattaches=%u\n", v->reattaches);
 	}
 }

@@ -25,6 +25,15 @@ int blk_ctx_new(const struct blk_config *cfg, const struct xen_ops *ops, struct 
 void blk_ctx_free(struct blk_ctx *c);
 /* The drivers for the configured kinds; returns how many (<= 3). */
 size_t blk_ctx_drivers(struct blk_ctx *c, const struct xb_driver *ret[static 3]);
+/*
+ * Where the queues keep their restart state (the runtime directory, kept
+ * across restarts). Without it, devices found Connected at start cannot be
+ * reattached and are closed. -ENAMETOOLONG.
+ */
+int blk_ctx_set_state_dir(struct blk_ctx *c, const char *dir);
+/* The daemon is stopping, not the devices closing: disconnects from now on
+ * keep the state files, so that the next run reattaches. */
+void blk_ctx_keep_state(struct blk_ctx *c);
 /* Called (loop thread) whenever the number of connected vbds changes. */
 void blk_ctx_on_change(struct blk_ctx *c, void (*fn)(void *opaque), void *opaque);
 unsigned blk_ctx_connected(const struct blk_ctx *c);

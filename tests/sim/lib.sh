@@ -88,6 +88,50 @@ blkbackd_start() {
 	SIM_PIDS+=("$BB_PID")
 }
 
+# blkbackd_kill SIG: sends SIG to blkbackd-sim itself (not the `xensim exec`
+# around it) and waits until it is gone: the wrapper exits when it does.
+blkbackd_kill() {
+	local pid
+	pid=$(pgrep -P "$BB_PID") || fail "no blkbackd-sim under pid $BB_PID"
+	kill -"$1" "$pid"
+	wait "$BB_PID"
+	say "blkbackd-sim $pid stopped by SIG$1"
+}
+
+# wait_for SECS CMD...: runs CMD until it succeeds; fails (1) after SECS.
+# A poll of a condition, every 20 ms; never a guess at how long things take.
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.02
+	done
+}
+
+# bb_requests GUEST VDEV: read+write requests the running daemon served on
+# that vbd (from --status; counters start at 0 in a new daemon); empty if
+# the daemon does not answer yet.
+bb_requests() {
+	"$BLKBACKD_SIM" --status --runtime-dir "$SIM_TMP/run" 2>/dev/null |
+		awk -v dev="vbd $1/$(devid "$2"):" '
+			index($0, dev) == 1 { f = 1; next }
+			f { for (i = 1; i <= NF; i++) { split($i, a, "=")
+				if (a[1] == "read" || a[1] == "write") n += a[2] }
+			    print n + 0; exit }'
+}
+
+# bb_served_at_least GUEST VDEV N: the running daemon served N requests there.
+bb_served_at_least() {
+	local n
+	n=$(bb_requests "$1" "$2")
+	[ -n "$n" ] && [ "$n" -ge "$3" ]
+}
+
+# log_count PATTERN: lines of the daemon's log (all runs) matching PATTERN.
+log_count() { grep -c -- "$1" "$SIM_TMP/blkbackd.log"; }
+log_count_above() { [ "$(log_count "$1")" -gt "$2" ]; }
+
 be_path() { echo "/local/domain/$DD/backend/vbd/$1/$(devid "$2")"; }
 
 # attach GUEST VDEV TARGET [extra spec keys]: xl's disk spec, backend = the

@@ -129,6 +129,14 @@ struct hv_port {
 	uint16_t owner;		/* evtchn slot + 1 that bound it */
 	uint32_t remote_port;
 	uint32_t owner_gen;
+	/*
+	 * A delivery decided and not yet made: (sender's evtchn slot gen << 32)
+	 * | (slot + 1), set with the mask under evt_lock, cleared once the
+	 * port is in its owner's FIFO. A sender killed in between leaves it
+	 * set; the sweep that reclaims its slot delivers (see hv_evt_redeliver),
+	 * since in Xen EVTCHNOP_send cannot half-happen.
+	 */
+	uint64_t dlv_owed;
 };
 
 /* DIR/hv/dom<N>/evtchn */
@@ -212,9 +220,12 @@ struct hv_dlv {
 	unsigned slot;
 	uint32_t gen;
 	evtchn_port_t port;
+	struct hv_port *owed;	/* its dlv_owed, cleared once sent */
+	uint64_t owed_val;
 };
 void hv_evt_upcall(const struct hv_port *p, evtchn_port_t port, struct hv_dlv *ret);
 void hv_evt_send(const struct hv_dlv *v);
+void hv_evt_owe(struct hv_port *p, unsigned slot, uint32_t gen, struct hv_dlv *v);
 int hv_lock_pair(struct hv_dom *a, struct hv_dom *b);
 void hv_unlock_pair(struct hv_dom *a, struct hv_dom *b);
 

@@ -516,6 +516,61 @@ void hv_evt_send(const struct hv_dlv *v)
 	if (fd > 0 && write(fd, &port, sizeof(port)) < 0)
 		hv_proc.fifo_gen[v->slot] = 0;
 	pthread_mutex_unlock(&fifo_lock);
+	if (v->owed) {
+		uint64_t expect = v->owed_val;
+
+		/* Only ours: the port may have been unmasked and raised again. */
+		__atomic_compare_exchange_n(&v->owed->dlv_owed, &expect, 0, false,
+					    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+	}
+}
+
+/* Under evt_lock: note that the handle (slot, gen) owes delivery v. */
+void hv_evt_owe(struct hv_port *p, unsigned slot, uint32_t gen, struct hv_dlv *v)
+{
+	if (!v->go)
+		return;
+	v->owed = p;
+	v->owed_val = (uint64_t)gen << 32 | (slot + 1u);
+	__atomic_store_n(&p->dlv_owed, v->owed_val, __ATOMIC_RELAXED);
+}
+
+/*
+ * Reclaim of a dead evtchn handle (slot s, generation gen): deliveries it
+ * decided and never made are made now. Otherwise the port stays masked with
+ * nothing in its owner's FIFO and never fires again, a state real Xen cannot
+ * reach. At most HV_REDELIVER_BATCH a call; a second sweep finds the rest.
+ */
+#define HV_REDELIVER_BATCH 64
+static void redeliver(unsigned s, uint32_t gen)
+{
+	uint64_t owed = (uint64_t)gen << 32 | (s + 1u);
+	struct hv_dlv dlv[HV_REDELIVER_BATCH];
+	unsigned n = 0;
+
+	if (hv_lock(&hv_proc.reg->evt_lock))
+		return;
+	for (domid_t id = 0; id < DOMID_FIRST_RESERVED && n < HV_REDELIVER_BATCH; id++) {
+		struct hv_dom *d;
+
+		if (atomic_load(&hv_proc.reg->doms[id].state) == HV_DOM_NONE ||
+		    !(d = hv_dom_get_any(id)))
+			continue;
+		for (evtchn_port_t p = 1; p < HV_NR_PORTS && n < HV_REDELIVER_BATCH; p++) {
+			struct hv_port *hp = &d->ev->port[p];
+
+			if (__atomic_load_n(&hp->dlv_owed, __ATOMIC_RELAXED) != owed)
+				continue;
+			hp->dlv_owed = 0;
+			hv_evt_upcall(hp, p, &dlv[n]);
+			dlv[n].owed = NULL;
+			if (dlv[n].go)
+				n++;
+		}
+	}
+	hv_unlock(&hv_proc.reg->evt_lock);
+	for (unsigned i = 0; i < n; i++)
+		hv_evt_send(&dlv[i]);
 }
 
 /*
@@ -649,6 +704,7 @@ static void reclaim_evtchn(const struct hv_slot *sl, unsigned s)
 	}
 	snprintf(name, sizeof(name), "evt/%u.%u", s, sl->gen);
 	unlinkat(hv_proc.hvfd, name, 0);
+	redeliver(s, sl->gen);
 }
 
 /* Release what slot s holds; the caller owns the slot's lock. */

@@ -778,7 +778,9 @@ static int own_port(struct xen_evtchn *e, struct hv_dom *d, evtchn_port_t port,
  * irq) and Xen clears the pending bit on the upcall; while masked, further
  * notifications only set pending, and the unmask re-raises it once.
  */
-static void raise_port(struct hv_port *p, evtchn_port_t port, struct hv_dlv *dlv)
+/* Under evt_lock; handle h (the caller's) owes the delivery until it is made. */
+static void raise_port(const struct hv_handle *h, struct hv_port *p, evtchn_port_t port,
+		       struct hv_dlv *dlv)
 {
 	if (p->masked) {
 		p->pending = 1;
@@ -787,6 +789,7 @@ static void raise_port(struct hv_port *p, evtchn_port_t port, struct hv_dlv *dlv
 	p->masked = 1;
 	p->pending = 0;
 	hv_evt_upcall(p, port, dlv);
+	hv_evt_owe(p, h->slot, h->slot_gen, dlv);
 }
 
 /* Under evt_lock: Xen's get_free_port, lowest free first; -ENOSPC when full. */
@@ -870,7 +873,7 @@ static int bind_locked(struct xen_evtchn *e, struct hv_dom *d, domid_t rdom,
 	rp->state = HV_ECS_INTERDOMAIN;
 	rp->remote_dom = e->h.domid;
 	rp->remote_port = port;
-	raise_port(lp, port, dlv);
+	raise_port(&e->h, lp, port, dlv);
 	return port;
 }
 
@@ -943,7 +946,7 @@ static int sim_evtchn_notify(struct xen_evtchn *e, evtchn_port_t port)
 
 		if (rp->state == HV_ECS_INTERDOMAIN && rp->remote_dom == e->h.domid &&
 		    rp->remote_port == port)
-			raise_port(rp, p->remote_port, &dlv);
+			raise_port(&e->h, rp, p->remote_port, &dlv);
 	}
 	hv_unlock(&hv_proc.reg->evt_lock);
 	hv_evt_send(&dlv);
@@ -979,7 +982,7 @@ static int sim_evtchn_unmask(struct xen_evtchn *e, evtchn_port_t port)
 	if (p->masked) {
 		p->masked = 0;
 		if (p->pending)
-			raise_port(p, port, &dlv);
+			raise_port(&e->h, p, port, &dlv);
 	}
 	hv_unlock(&hv_proc.reg->evt_lock);
 	hv_evt_send(&dlv);
