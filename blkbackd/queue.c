@@ -89,6 +89,7 @@ const char *const blk_cnt_names[BLK_CNT__MAX] = {
 	[BLK_CNT_NOTIFY] = "notifications",
 	[BLK_CNT_WAKEUP] = "wakeups",
 	[BLK_CNT_REDONE] = "redone",
+	[BLK_CNT_SUBMIT_CALLS] = "submit-calls",
 };
 
 struct qreq {
@@ -131,6 +132,7 @@ struct blk_queue {
 	struct qreq *free_reqs;
 	struct qreq *answered;	/* answered, pool entry reused after the push */
 	struct qreq *submit_head, *submit_tail;
+	bool submit_blocked;	/* the store took fewer than offered (EAGAIN) */
 	struct qreq *held;
 	bool barrier_busy;
 	unsigned inflight;	/* taken off the ring, not yet answered */
@@ -266,6 +268,7 @@ static void flush_submits(struct blk_queue *q)
 {
 	struct blk_io *ios[SUBMIT_BATCH];
 
+	q->submit_blocked = false;
 	while (q->submit_head) {
 		struct qreq *rq = q->submit_head;
 		unsigned n = 0;
@@ -274,6 +277,7 @@ static void flush_submits(struct blk_queue *q)
 		for (; rq && n < SUBMIT_BATCH; rq = rq->next)
 			ios[n++] = &rq->io;
 		r = q->cfg.store ? q->ioq->ops->submit(q->ioq, ios, n) : -ENODEV;
+		cnt_add(q, BLK_CNT_SUBMIT_CALLS, 1);
 		if (r < 0) {
 			/* Nothing taken: fail the first and go on with the rest. */
 			rq = q->submit_head;
@@ -289,8 +293,12 @@ static void flush_submits(struct blk_queue *q)
 		}
 		if (!q->submit_head)
 			q->submit_tail = NULL;
-		if ((unsigned)r < n)
-			break;	/* back-pressure: retried after the next reap */
+		if ((unsigned)r < n) {
+			/* Back-pressure: retried after the next reap; no new
+			 * request is taken off the ring meanwhile. */
+			q->submit_blocked = true;
+			break;
+		}
 	}
 }
 
@@ -537,7 +545,12 @@ static void reap(struct blk_queue *q)
 /* True when no request may start until something completes. */
 static bool busy(const struct blk_queue *q)
 {
-	return q->held || q->submit_head || q->barrier_busy;
+	/*
+	 * Not q->submit_head: requests queued for submission in this pass do
+	 * not stop the pass from taking more, so all that are on the ring go
+	 * to the store in one io_submit. Only a store that pushed back does.
+	 */
+	return q->held || q->submit_blocked || q->barrier_busy;
 }
 
 /* True when the queue cannot take requests off the ring until something

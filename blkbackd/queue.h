@@ -85,6 +85,7 @@ enum {
 	BLK_CNT_NOTIFY,
 	BLK_CNT_WAKEUP,
 	BLK_CNT_REDONE,		/* requests run again after a restart (reattach) */
+	BLK_CNT_SUBMIT_CALLS,	/* calls into the store's submit (io_submit) */
 	BLK_CNT__MAX
 };
 
