@@ -122,6 +122,16 @@ bb_requests() {
 }
 
 # bb_served_at_least GUEST VDEV N: the running daemon served N requests there.
+# bb_counter GUEST VDEV NAME: one of the vbd's counters in blkbackd's --status.
+bb_counter() {
+	"$BLKBACKD_SIM" --status --runtime-dir "$SIM_TMP/run" 2>/dev/null |
+		awk -v dev="vbd $1/$(devid "$2"):" -v name="$3" '
+			index($0, dev) == 1 { f = 1; next }
+			f { for (i = 1; i <= NF; i++) { split($i, a, "=")
+				if (a[1] == name) n = a[2] }
+			    print n + 0; exit }'
+}
+
 bb_served_at_least() {
 	local n
 	n=$(bb_requests "$1" "$2")
