@@ -24,6 +24,7 @@ void blk_config_defaults(struct blk_config *c)
 	/* Linux blkback's default max_persistent_grants. */
 	c->persistent_grants = 1056;
 	c->poll_us = BLK_POLL_US_DEFAULT;
+	c->submit_batch = BLK_SUBMIT_BATCH_DEFAULT;
 	c->log_level = LOG_INFO;
 }
 
@@ -130,6 +131,8 @@ int blk_config_set(struct blk_config *c, const char *key, const char *value, cha
 		/* Past 10 ms a poll is no longer a short wait for the next
 		 * request but a CPU given away: refuse it as a likely typo. */
 		r = parse_uint(value, 0, BLK_POLL_US_CAP, &c->poll_us);
+	else if (!strcmp(key, "submit-batch"))
+		r = parse_uint(value, 1, BLK_SUBMIT_BATCH_CAP, &c->submit_batch);
 	else if (!strcmp(key, "runtime-dir"))
 		r = set_path(c->runtime_dir, value);
 	else if (!strcmp(key, "log-level"))
@@ -290,6 +293,7 @@ const char *blk_config_usage(void)
 	       "      --persistent-grants N      persistent grants kept per queue, 0 = off (1056)\n"
 	       "      --poll-us N                busy-poll a queue this long (microseconds) before\n"
 	       "                                 sleeping; 0 = always sleep, 0..10000 (" BLK_STR(BLK_POLL_US_DEFAULT) ")\n"
+	       "      --submit-batch N           requests per io_submit, at most; 1..64 (" BLK_STR(BLK_SUBMIT_BATCH_DEFAULT) ")\n"
 	       "      --runtime-dir DIR          control socket and restart state\n"
 	       "                                 ($RUNTIME_DIRECTORY, else /run/blkbackd)\n"
 	       "      --log-level LEVEL          err, warning, notice, info, debug (info)\n"

@@ -4,9 +4,10 @@
  *
  * Per wakeup the worker: reaps completed I/O (copying read data to the
  * guest, answering), retries submissions the store pushed back, takes up to
- * BATCH requests off the ring (each copied once into a pool entry by
- * blk_req_copy, validated by proto.c, its data copied into private bounce
- * pages for writes), pushes all responses with one
+ * cfg.submit_batch requests off the ring (default 1; each copied once into
+ * its record of the state file and parsed from there, validated by proto.c,
+ * its data on pinned persistent mappings or in bounce pages), hands them to
+ * the store in one submit call, pushes all responses with one
  * RING_PUSH_RESPONSES_AND_CHECK_NOTIFY and at most one notification, unmasks
  * the port (late, after the work: the XSA-332 lateeoi idea). With nothing
  * left to do it busy-polls the ring's producer index and the store's
@@ -60,8 +61,7 @@
 _Static_assert(BLK_MAX_RING_PAGES == BLK_QSTATE_MAX_PAGES, "state file ring refs");
 _Static_assert(sizeof(union blkif_sring_entry) <= BLK_QSTATE_RAW, "state file slot copy");
 
-#define BATCH 64		/* requests taken per pass before responses are pushed */
-#define SUBMIT_BATCH 64		/* I/Os per ioq submit call */
+#define SUBMIT_BATCH 64		/* I/Os per ioq submit call, at most (cfg.submit_batch) */
 /* Bounce pages per queue: 11 per ring slot (a full direct request each),
  * at most this many, never fewer than the largest request needs. */
 #define BOUNCE_PAGES_CAP 4096
@@ -132,6 +132,8 @@ struct blk_queue {
 	struct qreq *free_reqs;
 	struct qreq *answered;	/* answered, pool entry reused after the push */
 	struct qreq *submit_head, *submit_tail;
+	unsigned nsubmit;	/* on the submit list */
+	unsigned submit_batch;	/* cfg.submit_batch, 1..SUBMIT_BATCH */
 	bool submit_blocked;	/* the store took fewer than offered (EAGAIN) */
 	struct qreq *held;
 	bool barrier_busy;
@@ -261,6 +263,7 @@ static void submit(struct blk_queue *q, struct qreq *rq)
 	else
 		q->submit_head = rq;
 	q->submit_tail = rq;
+	q->nsubmit++;
 }
 
 /* Hands queued I/O to the store; stops at back-pressure. */
@@ -274,7 +277,7 @@ static void flush_submits(struct blk_queue *q)
 		unsigned n = 0;
 		int r, i;
 
-		for (; rq && n < SUBMIT_BATCH; rq = rq->next)
+		for (; rq && n < q->submit_batch; rq = rq->next)
 			ios[n++] = &rq->io;
 		r = q->cfg.store ? q->ioq->ops->submit(q->ioq, ios, n) : -ENODEV;
 		cnt_add(q, BLK_CNT_SUBMIT_CALLS, 1);
@@ -284,6 +287,7 @@ static void flush_submits(struct blk_queue *q)
 			q->submit_head = rq->next;
 			if (!q->submit_head)
 				q->submit_tail = NULL;
+			q->nsubmit--;
 			fail(q, rq, r, "submit");
 			continue;
 		}
@@ -291,6 +295,7 @@ static void flush_submits(struct blk_queue *q)
 			q->submit_head = q->submit_head->next;
 			q->io_inflight++;
 		}
+		q->nsubmit -= (unsigned)r;
 		if (!q->submit_head)
 			q->submit_tail = NULL;
 		if ((unsigned)r < n) {
@@ -597,7 +602,7 @@ static struct qreq *take_next(struct blk_queue *q, RING_IDX prod)
 	return rq;
 }
 
-/* Takes up to BATCH requests; returns how many. */
+/* Takes up to submit_batch requests; returns how many. */
 static unsigned consume(struct blk_queue *q)
 {
 	RING_IDX prod;
@@ -613,7 +618,10 @@ static unsigned consume(struct blk_queue *q)
 	}
 	/* Online resize: the vbd updates the size between batches. */
 	q->lim.sectors = atomic_load_explicit(q->cfg.sectors, memory_order_relaxed);
-	while (n < BATCH && !busy(q)) {
+	/* A pass takes at most submit_batch requests: with 1 (the default)
+	 * the pass submits each, reaps, and pushes the answers before the
+	 * next, which keeps a steady stream at the store (docs/bench.md). */
+	while (n < q->submit_batch && !busy(q)) {
 		struct qreq *rq = take_next(q, prod);
 
 		if (!rq)
@@ -678,7 +686,7 @@ static bool pass(struct blk_queue *q)
 		start(q, rq);
 	}
 	flush_submits(q);
-	if (consume(q) == BATCH)
+	if (consume(q) == q->submit_batch)
 		more = true;
 	flush_submits(q);
 	push_responses(q);
@@ -754,6 +762,7 @@ static void drain(struct blk_queue *q)
 
 	/* Requests not yet in the store are dropped: the device is going. */
 	q->submit_head = q->submit_tail = NULL;
+	q->nsubmit = 0;
 	q->held = NULL;
 	while (q->io_inflight) {
 		if (!(q->ioq->ops->arm && q->ioq->ops->arm(q->ioq)) && poll(&pfd, 1, 1000) < 0 &&
@@ -761,6 +770,7 @@ static void drain(struct blk_queue *q)
 			break;
 		reap(q);
 		q->submit_head = q->submit_tail = NULL;
+		q->nsubmit = 0;
 	}
 	push_responses(q);
 	update_gauges(q);
@@ -1017,6 +1027,9 @@ int blk_queue_start(const struct blk_queue_cfg *cfg, struct blk_queue **ret)
 	if (!q)
 		return -ENOMEM;
 	q->cfg = *cfg;
+	q->submit_batch = cfg->submit_batch ? cfg->submit_batch : 1;
+	if (q->submit_batch > SUBMIT_BATCH)
+		q->submit_batch = SUBMIT_BATCH;
 	snprintf(q->name, sizeof(q->name), "%s", cfg->name);
 	q->cfg.name = q->name;
 	q->ops = cfg->ops;

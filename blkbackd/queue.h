@@ -42,6 +42,7 @@ struct blk_queue_cfg {
 	struct blk_store *store;
 	int fatal_fd;			/* eventfd: written when the ring breaks */
 	unsigned poll_us;		/* busy-poll this long before sleeping; 0 = never */
+	unsigned submit_batch;		/* requests per store submit call, 1..64 */
 	/*
 	 * Restart state (qstate.h): the file that keeps this queue's consumer
 	 * index and the requests taken but not yet visibly answered, so that a

@@ -229,12 +229,12 @@ sim_report() {
 	say "verified $((SIM_VERIFIED >> 20)) MiB in this scenario"
 }
 
-# sim_single SIZE: a host, one guest ($G), blkbackd, and one sparse disk
+# sim_single SIZE [BLKBACKD-ARGS...]: a host, one guest ($G), blkbackd, and one sparse disk
 # file ($IMG) of SIZE attached as its xvda (backend directory $BE).
 sim_single() {
 	sim_up
 	G=$(sim_guest g1)
-	blkbackd_start
+	blkbackd_start "${@:2}"
 	IMG=$(disk d1.img "$1")
 	attach "$G" xvda "$IMG"
 	BE=$(be_path "$G" xvda)

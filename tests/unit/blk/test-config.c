@@ -27,14 +27,15 @@ static void test_defaults_and_options(void)
 	char *argv[] = { "blkbackd", "--max-queues", "2", "--kinds=vbd,qdisk", "--status",
 			 "--max-ring-order", "0", "--persistent-grants=0",
 			 "--max-indirect-segments", "0", "--runtime-dir", "/tmp/x",
-			 "--poll-us", "0", NULL };
+			 "--poll-us", "0", "--submit-batch", "32", NULL };
 	struct blk_config c;
 
 	blk_config_defaults(&c);
 	CHECK(c.kinds == BLK_KIND_VBD && c.max_queues >= 1 && c.max_indirect == 256);
 	CHECK(c.poll_us == BLK_POLL_US_DEFAULT && c.poll_us > 0);
-	CHECK(parse(&c, 14, argv) == 0);
-	CHECK(c.poll_us == 0);
+	CHECK(c.submit_batch == BLK_SUBMIT_BATCH_DEFAULT);
+	CHECK(parse(&c, 16, argv) == 0);
+	CHECK(c.poll_us == 0 && c.submit_batch == 32);
 	CHECK(c.max_queues == 2 && c.kinds == (BLK_KIND_VBD | BLK_KIND_QDISK) && c.status);
 	CHECK(c.max_ring_order == 0 && c.persistent_grants == 0 && c.max_indirect == 0);
 	CHECK(!strcmp(c.runtime_dir, "/tmp/x"));
@@ -62,6 +63,8 @@ static void test_bad_options(void)
 	char *a7[] = { "b", "--max-indirect-segments", "8" };
 	char *a8[] = { "b", "--max-queues", "2x" };
 	char *a12[] = { "b", "--poll-us", "10001" };
+	char *a13[] = { "b", "--submit-batch", "0" };
+	char *a14[] = { "b", "--submit-batch", "65" };
 	char *a9[] = { "b", "stray" };
 	char *a10[] = { "b", "--help=yes" };
 	char *a11[] = { "b", "--log-level", "loud" };
@@ -78,6 +81,8 @@ static void test_bad_options(void)
 	expect_bad(a10, 2, "takes no value");
 	expect_bad(a11, 3, "loud");
 	expect_bad(a12, 3, "poll-us");
+	expect_bad(a13, 3, "submit-batch");
+	expect_bad(a14, 3, "65");
 }
 
 static void write_file(const char *path, const char *text)
