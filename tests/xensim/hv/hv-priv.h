@@ -159,7 +159,12 @@ struct hv_mt {
 #define HV_MT_HEAD 4u
 
 /* Operations a fault knob can fail: "map", "bind", "share", "copy". */
-enum hv_fault_op { HV_FAULT_MAP, HV_FAULT_BIND, HV_FAULT_SHARE, HV_FAULT_COPY, HV_FAULT_NR };
+enum hv_fault_op {
+	HV_FAULT_MAP, HV_FAULT_BIND, HV_FAULT_SHARE, HV_FAULT_COPY, HV_FAULT_NOTIFY, HV_FAULT_NR
+};
+/* The knob value "KILL" (not an errno): the process SIGKILLs itself at the op's worst
+ * moment (notify: after deciding a delivery, before making it). */
+#define HV_FAULT_KILL 4096
 
 /* A domain as mapped by this process (cached, never unmapped once published). */
 struct hv_dom {

@@ -754,7 +754,7 @@ void hv_sweep(void)
 
 static const char *const fault_names[HV_FAULT_NR] = {
 	[HV_FAULT_MAP] = "map", [HV_FAULT_BIND] = "bind",
-	[HV_FAULT_SHARE] = "share", [HV_FAULT_COPY] = "copy",
+	[HV_FAULT_SHARE] = "share", [HV_FAULT_COPY] = "copy", [HV_FAULT_NOTIFY] = "notify",
 };
 
 static const struct {
@@ -763,7 +763,7 @@ static const struct {
 } fault_errnos[] = {
 	{ "EINVAL", EINVAL }, { "ENOMEM", ENOMEM }, { "ENOSPC", ENOSPC }, { "EIO", EIO },
 	{ "EFAULT", EFAULT }, { "EBUSY", EBUSY }, { "ESRCH", ESRCH }, { "EPERM", EPERM },
-	{ "EAGAIN", EAGAIN }, { "ENOENT", ENOENT },
+	{ "EAGAIN", EAGAIN }, { "ENOENT", ENOENT }, { "KILL", HV_FAULT_KILL },
 };
 
 /* "ERRNAME" or a number; 0 when neither. */
@@ -811,7 +811,7 @@ static void fault_item(char *tok)
 	}
 bad:
 	fprintf(stderr, "xensim: ignoring fault knob item \"%.40s\" (want op:N[+][=ERRNO], "
-			"op map|bind|share|copy)\n", tok);
+			"op map|bind|share|copy|notify)\n", tok);
 }
 
 static void fault_parse(const char *spec)

@@ -13,6 +13,7 @@
  * frames, notify and pending one syscall. Nothing here exits or aborts.
  */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -936,8 +937,12 @@ static int sim_evtchn_notify(struct xen_evtchn *e, evtchn_port_t port)
 	struct hv_dlv dlv = { .go = false };
 	struct hv_port *p;
 	struct hv_dom *d, *rd;
-	int r = evt_port_begin(e, port, &d, &p);
+	int fault = hv_fault_hit(HV_FAULT_NOTIFY);
+	int r;
 
+	if (fault && fault != -HV_FAULT_KILL)
+		return fault;
+	r = evt_port_begin(e, port, &d, &p);
 	if (r)
 		return r;
 	if (p->state == HV_ECS_INTERDOMAIN && (rd = hv_dom_get(p->remote_dom)) &&
@@ -949,6 +954,8 @@ static int sim_evtchn_notify(struct xen_evtchn *e, evtchn_port_t port)
 			raise_port(&e->h, rp, p->remote_port, &dlv);
 	}
 	hv_unlock(&hv_proc.reg->evt_lock);
+	if (fault == -HV_FAULT_KILL)
+		raise(SIGKILL);	/* the knob: die owing the delivery; the sweep makes it */
 	hv_evt_send(&dlv);
 	return 0;
 }

@@ -767,6 +767,44 @@ static void reclaim_after_sigkill(void)
 	X->gntshr_close(s);
 }
 
+/*
+ * A sender killed after deciding a delivery (the frontend's port raised and masked) and
+ * before writing it to the frontend's FIFO: nothing arrives, and the port, masked, would
+ * never fire again (real Xen's EVTCHNOP_send cannot stop half way). The sweep that
+ * reclaims the dead handle makes the delivery.
+ */
+static void reclaim_killed_sender_delivers(void)
+{
+	struct xen_evtchn *f;
+	struct pollfd pfd;
+	int status, fport;
+	pid_t pid;
+
+	REQUIRE((f = evtchn_as(2)));
+	REQUIRE((fport = X->evtchn_bind_unbound(f, 1)) > 0);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		struct xen_evtchn *ce = evtchn_as(1);
+		int bport;
+
+		if (!ce || (bport = X->evtchn_bind_interdomain(ce, 2, fport)) <= 0 ||
+		    hv_fault_set(dir, "notify:1=KILL"))
+			_exit(2);
+		X->evtchn_notify(ce, (evtchn_port_t)bport);
+		_exit(3);	/* not reached: the knob kills the process first */
+	}
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	REQUIRE(hv_fault_set(dir, "") == 0);
+	pfd = (struct pollfd){ .fd = X->evtchn_fd(f), .events = POLLIN };
+	CHECK(poll(&pfd, 1, 0) == 0);	/* owed, not delivered */
+	hv_sweep();
+	CHECK(poll(&pfd, 1, 5000) == 1);
+	CHECK(X->evtchn_pending(f) == fport);
+	X->evtchn_close(f);
+}
+
 /* A frontend killed with SIGKILL: its grants end (deferred while mapped), its ports close. */
 static void reclaim_dead_granter(void)
 {
@@ -1102,6 +1140,7 @@ int main(void)
 		{ "/hv/reclaim/after-sigkill", reclaim_after_sigkill },
 		{ "/hv/reclaim/dead-granter", reclaim_dead_granter },
 		{ "/hv/reclaim/lock-holder-killed", reclaim_lock_holder_killed },
+		{ "/hv/reclaim/killed-sender-delivers", reclaim_killed_sender_delivers },
 		{ "/hv/fault/nth-map", fault_nth_map },
 		{ "/hv/fault/env-nth-bind", fault_env_bind },
 		{ "/hv/env/missing", env_missing },
