@@ -22,7 +22,7 @@
 static int usage(FILE *out)
 {
 	fprintf(out, "usage: hvctl fault DIR SPEC     fail the Nth op, e.g. \"map:3,bind:1\"\n"
-		     "                                 (op:N[+][=ERRNO], op map|bind|share|copy)\n"
+		     "                                 (op:N[+][=ERRNO], op map|bind|share|copy|notify)\n"
 		     "       hvctl grants DIR DOMID   grant entries of DOMID in use\n"
 		     "       hvctl ports DIR DOMID    event-channel ports of DOMID in use\n");
 	return out == stdout ? 0 : 2;
