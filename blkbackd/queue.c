@@ -132,7 +132,6 @@ struct blk_queue {
 	struct qreq *free_reqs;
 	struct qreq *answered;	/* answered, pool entry reused after the push */
 	struct qreq *submit_head, *submit_tail;
-	unsigned nsubmit;	/* on the submit list */
 	unsigned submit_batch;	/* cfg.submit_batch, 1..SUBMIT_BATCH */
 	bool submit_blocked;	/* the store took fewer than offered (EAGAIN) */
 	struct qreq *held;
@@ -263,7 +262,6 @@ static void submit(struct blk_queue *q, struct qreq *rq)
 	else
 		q->submit_head = rq;
 	q->submit_tail = rq;
-	q->nsubmit++;
 }
 
 /* Hands queued I/O to the store; stops at back-pressure. */
@@ -287,7 +285,6 @@ static void flush_submits(struct blk_queue *q)
 			q->submit_head = rq->next;
 			if (!q->submit_head)
 				q->submit_tail = NULL;
-			q->nsubmit--;
 			fail(q, rq, r, "submit");
 			continue;
 		}
@@ -295,7 +292,6 @@ static void flush_submits(struct blk_queue *q)
 			q->submit_head = q->submit_head->next;
 			q->io_inflight++;
 		}
-		q->nsubmit -= (unsigned)r;
 		if (!q->submit_head)
 			q->submit_tail = NULL;
 		if ((unsigned)r < n) {
@@ -552,8 +548,8 @@ static bool busy(const struct blk_queue *q)
 {
 	/*
 	 * Not q->submit_head: requests queued for submission in this pass do
-	 * not stop the pass from taking more, so all that are on the ring go
-	 * to the store in one io_submit. Only a store that pushed back does.
+	 * not stop the pass from taking more, so up to submit_batch go to the
+	 * store in one io_submit. Only a store that pushed back does.
 	 */
 	return q->held || q->submit_blocked || q->barrier_busy;
 }
@@ -762,7 +758,6 @@ static void drain(struct blk_queue *q)
 
 	/* Requests not yet in the store are dropped: the device is going. */
 	q->submit_head = q->submit_tail = NULL;
-	q->nsubmit = 0;
 	q->held = NULL;
 	while (q->io_inflight) {
 		if (!(q->ioq->ops->arm && q->ioq->ops->arm(q->ioq)) && poll(&pfd, 1, 1000) < 0 &&
@@ -770,7 +765,6 @@ static void drain(struct blk_queue *q)
 			break;
 		reap(q);
 		q->submit_head = q->submit_tail = NULL;
-		q->nsubmit = 0;
 	}
 	push_responses(q);
 	update_gauges(q);

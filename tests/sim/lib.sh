@@ -112,23 +112,19 @@ wait_for() {
 # bb_requests GUEST VDEV: read+write requests the running daemon served on
 # that vbd (from --status; counters start at 0 in a new daemon); empty if
 # the daemon does not answer yet.
-bb_requests() {
-	"$BLKBACKD_SIM" --status --runtime-dir "$SIM_TMP/run" 2>/dev/null |
-		awk -v dev="vbd $1/$(devid "$2"):" '
-			index($0, dev) == 1 { f = 1; next }
-			f { for (i = 1; i <= NF; i++) { split($i, a, "=")
-				if (a[1] == "read" || a[1] == "write") n += a[2] }
-			    print n + 0; exit }'
-}
+bb_requests() { bb_counter "$1" "$2" read write; }
 
 # bb_served_at_least GUEST VDEV N: the running daemon served N requests there.
-# bb_counter GUEST VDEV NAME: one of the vbd's counters in blkbackd's --status.
+# bb_counter GUEST VDEV NAME...: the sum of the named counters of the vbd in blkbackd's
+# --status.
 bb_counter() {
+	local g=$1 v=$2
+	shift 2
 	"$BLKBACKD_SIM" --status --runtime-dir "$SIM_TMP/run" 2>/dev/null |
-		awk -v dev="vbd $1/$(devid "$2"):" -v name="$3" '
+		awk -v dev="vbd $g/$(devid "$v"):" -v names=" $* " '
 			index($0, dev) == 1 { f = 1; next }
 			f { for (i = 1; i <= NF; i++) { split($i, a, "=")
-				if (a[1] == name) n = a[2] }
+				if (index(names, " " a[1] " ")) n += a[2] }
 			    print n + 0; exit }'
 }
 
