@@ -600,11 +600,25 @@ static void vbd_remove(struct xb_device *d)
 
 /* --- online resize --- */
 
+/* Announces a new size to the frontend: `sectors` and Connected again (Linux
+ * xen_vbd_resize). `why` ends the log line's first words. */
+static void announce_sectors(struct vbd *v, const char *why, uint64_t from, uint64_t sectors)
+{
+	char val[32];
+	int r;
+
+	log_notice("%s: size changed%s: %" PRIu64 " -> %" PRIu64 " sectors", xb_dev_name(v->dev),
+		   why, from, sectors);
+	snprintf(val, sizeof(val), "%" PRIu64, sectors);
+	r = xb_dev_reannounce(v->dev, "sectors", val);
+	if (r < 0)
+		log_warn_errno(r, "%s: cannot announce the new size", xb_dev_name(v->dev));
+}
+
 static void vbd_resize(struct vbd *v)
 {
 	struct blk_store_info info;
-	char val[32];
-	uint64_t sectors;
+	uint64_t sectors, from;
 	int r;
 
 	if (!v->connected || !v->store)
@@ -615,17 +629,13 @@ static void vbd_resize(struct vbd *v)
 		return;
 	}
 	sectors = info.size >> v->lim.unit_shift;
-	if (sectors == atomic_load(&v->sectors))
+	from = atomic_load(&v->sectors);
+	if (sectors == from)
 		return;
-	log_notice("%s: size changed: %" PRIu64 " -> %" PRIu64 " sectors", xb_dev_name(v->dev),
-		   atomic_load(&v->sectors), sectors);
 	v->info.size = info.size;
 	v->lim.sectors = sectors;
 	atomic_store(&v->sectors, sectors);
-	snprintf(val, sizeof(val), "%" PRIu64, sectors);
-	r = xb_dev_reannounce(v->dev, "sectors", val);
-	if (r < 0)
-		log_warn_errno(r, "%s: cannot announce the new size", xb_dev_name(v->dev));
+	announce_sectors(v, "", from, sectors);
 }
 
 static void vbd_backend_changed(struct xb_device *d, const char *node)
@@ -690,16 +700,8 @@ static int vbd_reattach(struct xb_device *d)
 	log_notice("%s: reattached: %u requests redone, %u already answered (%u queue(s), "
 		   "ring order %u, %s)", xb_dev_name(d), redone, answered, v->nqueues,
 		   v->ring_order, blk_abi_name(v->abi));
-	if (announced != v->lim.sectors) {
-		char val[32];
-
-		log_notice("%s: size changed while we were away: %" PRIu64 " -> %" PRIu64
-			   " sectors", xb_dev_name(d), announced, v->lim.sectors);
-		snprintf(val, sizeof(val), "%" PRIu64, v->lim.sectors);
-		r = xb_dev_reannounce(d, "sectors", val);
-		if (r < 0)
-			log_warn_errno(r, "%s: cannot announce the new size", xb_dev_name(d));
-	}
+	if (announced != v->lim.sectors)
+		announce_sectors(v, " while we were away", announced, v->lim.sectors);
 	changed(v->ctx);
 	return 0;
 }
