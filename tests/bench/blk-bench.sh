@@ -49,7 +49,6 @@ NCPU=$(nproc)
 # The CPU that issues the I/O is the same on both sides: native fio and
 # blkbackd run on IO_CPU (default: the last CPU), blkfront on the other.
 IO_CPU=${BENCH_IO_CPU:-$((NCPU - 1))}
-BE_CPU=$IO_CPU
 FE_CPU=$((NCPU > 1 ? (IO_CPU == 0 ? 1 : 0) : 0))
 
 WORK=$(mktemp -d "${BENCH_DIR:-$B}/blk-bench.XXXXXX")
@@ -144,12 +143,12 @@ j = json.load(open(sys.argv[1]))["jobs"][0]
 print("%.0f" % (j["read"]["iops"] + j["write"]["iops"]))' "$WORK/fio.json"
 }
 
-# The simulated host: a driver domain with blkbackd on BE_CPU, a guest, the file.
+# The simulated host: a driver domain with blkbackd on IO_CPU, a guest, the file.
 "$XENSIM" up "$H" >/dev/null || exit 1
 DD=$("$XENSIM" create --driver-domain "$H" dd) || exit 1
 G=$("$XENSIM" create "$H" guest) || exit 1
 mkdir -p "$WORK/run"
-taskset -c "$BE_CPU" "$XENSIM" exec "$H" "$DD" -- "$BLKBACKD_SIM" --runtime-dir "$WORK/run" ${BENCH_BLKBACKD_ARGS:-} \
+taskset -c "$IO_CPU" "$XENSIM" exec "$H" "$DD" -- "$BLKBACKD_SIM" --runtime-dir "$WORK/run" ${BENCH_BLKBACKD_ARGS:-} \
 	2>"$WORK/blkbackd.log" &
 BB_PID=$!
 "$XENSIM" block-attach --wait "$H" "$G" "$IMG,raw,xvda,rw,backend=dd" >/dev/null || exit 1
