@@ -426,7 +426,12 @@ static int read_indirect(struct blk_queue *q, struct qreq *rq)
 	return 0;
 }
 
-static void count_op(struct blk_queue *q, uint8_t op)
+/*
+ * Requests per operation. An indirect request counts under its own
+ * operation (read or write) and under indirect as well, so read + write is
+ * every data request however the frontend sent it.
+ */
+static void count_op(struct blk_queue *q, const struct blk_req *r)
 {
 	static const int map[] = {
 		[BLKIF_OP_READ] = BLK_CNT_OP_READ,
@@ -435,9 +440,12 @@ static void count_op(struct blk_queue *q, uint8_t op)
 		[BLKIF_OP_FLUSH_DISKCACHE] = BLK_CNT_OP_FLUSH,
 		[BLKIF_OP_RESERVED_1] = BLK_CNT_OP_OTHER,
 		[BLKIF_OP_DISCARD] = BLK_CNT_OP_DISCARD,
-		[BLKIF_OP_INDIRECT] = BLK_CNT_OP_INDIRECT,
 	};
+	/* An indirect_op that is itself INDIRECT lands in other-op. */
+	uint8_t op = r->rw_op;
 
+	if (r->operation == BLKIF_OP_INDIRECT)
+		cnt_add(q, BLK_CNT_OP_INDIRECT, 1);
 	cnt_add(q, op < sizeof(map) / sizeof(map[0]) ? map[op] : BLK_CNT_OP_OTHER, 1);
 }
 
@@ -447,7 +455,7 @@ static void dispatch(struct blk_queue *q, struct qreq *rq)
 	enum blk_verdict v;
 	int r;
 
-	count_op(q, rq->r.operation);
+	count_op(q, &rq->r);
 	v = blk_req_check(&rq->r, &q->lim, &why);
 	if (v != BLK_OK) {
 		reject(q, rq, v, why);

@@ -16,12 +16,24 @@ sim_single 128M
 row() {
 	local want_q=$1 want_o=$2 want_p=$3 want_i=$4
 	shift 4
+	local ind0 rw0 ind rw
+	ind0=$(bb_counter "$G" xvda indirect)
+	rw0=$(bb_requests "$G" xvda)
 	bf_ok "$G" xvda --rw randrw --size 64M --io-limit 24M --verify "$@"
 	jtrue "d['queues'] == $want_q and d['ring_order'] == $want_o and \
 d['persistent'] == $want_p and (d['indirect'] > 0) == bool($want_i)" ||
 		fail "row $*: negotiated something else"
+	# The daemon's counters: a request sent indirect counts as indirect and
+	# as the read or write it carries.
+	ind=$(($(bb_counter "$G" xvda indirect) - ind0))
+	rw=$(($(bb_requests "$G" xvda) - rw0))
+	[ "$rw" -ge "$ind" ] && [ "$rw" -gt 0 ] ||
+		fail "row $*: $rw reads and writes counted for $ind indirect requests"
+	[ "$BIG" = 0 ] || [ $((ind > 0)) = "$want_i" ] ||
+		fail "row $*: $ind indirect requests counted, indirect negotiated: $want_i"
 }
 
+BIG=0	# 1: every I/O is larger than a direct request carries
 case $group in
 queues)
 	row 1 0 1 1 --queues 1 --ring-order 0 --bs 4k --iodepth 32
@@ -32,6 +44,7 @@ queues)
 	row 1 4 1 1 --queues 1 --ring-order 4 --bs 32k --iodepth 16
 	;;
 native | x86_32 | x86_64)
+	BIG=1
 	for p in 1 0; do
 		for i in 1 0; do
 			args=(--abi "$group" --queues 2 --ring-order 1 --bs 64k --iodepth 8)
