@@ -8,6 +8,9 @@
 # A failed check calls xh_fail, which prints what the domains said and exits 1.
 
 XH_LIB=$XH_SRC/tests/xenhost/lib
+# The scenario's arguments (`xenhost run SCRIPT ARGS...`): dom0-main passes them on the command
+# line; an array does not travel in the environment, so it is rebuilt here from the script's.
+XH_ARGS=("$@")
 XH_BOOT=/run/xh
 XH_FAILED=0
 # XENHOST_SCALE multiplies the boot waits on a machine shared with heavy jobs (TCG is slow).
