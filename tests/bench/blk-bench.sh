@@ -8,6 +8,8 @@
 #                  BUILD_DIR: it must be a real file system, O_DIRECT)
 #   BENCH_CASES    subset, e.g. "randread-4k-qd1 randwrite-4k-qd32"
 #   BENCH_BLKBACKD_ARGS  extra blkbackd options, e.g. "--poll-us 0"
+#   BENCH_HOST_DIR where the simulated host (its domains' memory) lives;
+#                  tmpfs, like RAM (default /dev/shm)
 #   BENCH_ROUNDS   rounds per case (default 3): native and ddom alternate,
 #                  each side's median is reported (a shared VM's disk moves
 #                  by 2x from one minute to the next)
@@ -52,7 +54,13 @@ IO_CPU=${BENCH_IO_CPU:-$((NCPU - 1))}
 FE_CPU=$((NCPU > 1 ? (IO_CPU == 0 ? 1 : 0) : 0))
 
 WORK=$(mktemp -d "${BENCH_DIR:-$B}/blk-bench.XXXXXX")
-H=$WORK/host
+# The simulated host keeps each domain's memory in a file of its directory.
+# A real guest's memory is RAM, so that directory is on tmpfs: on a disk file
+# system every read blkbackd makes into a guest's pages (O_DIRECT, zero copy)
+# would dirty page cache, and its writeback would share the store's disk with
+# the benchmark (it did until 2026-12-06; docs/bench.md).
+HOST_TMP=$(mktemp -d "${BENCH_HOST_DIR:-/dev/shm}/blk-bench-host.XXXXXX") || exit 1
+H=$HOST_TMP/host
 BB_PID=
 LOOP=
 cleanup() {
@@ -63,7 +71,7 @@ cleanup() {
 	[ -z "$BB_PID" ] || wait "$BB_PID" 2>/dev/null
 	[ -z "$LOOP" ] || losetup -d "$LOOP"
 	mountpoint -q "$WORK/ram" && umount "$WORK/ram"
-	rm -rf "$WORK"
+	rm -rf "$WORK" "$HOST_TMP"
 	exit "$rc"
 }
 trap cleanup EXIT
