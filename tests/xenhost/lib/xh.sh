@@ -119,7 +119,7 @@ xh_dd_start() {
 	type = "pv"
 	kernel = "$XH_BOOT/vmlinuz"
 	ramdisk = "$XH_BOOT/initrd.zst"
-	extra = "console=hvc0 xh.role=dd quiet systemd.show_status=0"
+	extra = "console=hvc0 xh.role=dd systemd.show_status=1"
 	memory = 768
 	vcpus = 2
 	driver_domain = 1
@@ -132,8 +132,13 @@ xh_dd_start() {
 	xh_log "starting driver domain $name"
 	timeout 240 xl create "$XH_BOOT/$name.cfg" || xh_fail "xl create $name"
 	id=$(xh_domid "$name")
-	xh_wait_xs "/local/domain/$id/data/xh/ready" '^1$' $((300 * XH_SCALE)) ||
+	xh_wait_xs "/local/domain/$id/data/xh/ready" '^1$' $((300 * XH_SCALE)) || {
+		# Seen once in ~30 boots (2026-12-06): a silent driver domain. Its kernel and
+		# systemd print their progress (no "quiet"); Xen says what its vCPUs are doing.
+		xl list
+		xl debug-keys q && xl dmesg | tail -n 40
 		xh_fail "driver domain $name: its agent did not come up"
+	}
 	xh_log "driver domain $name (domain $id) is up"
 }
 
