@@ -8,7 +8,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
 DEB_PKGS := gcc pkg-config python3 meson ninja-build libxen-dev xenstore-utils \
-	libaio-dev libdpdk-dev libsystemd-dev fio xen-utils-4.17
+	libaio-dev libdpdk-dev libsystemd-dev fio xen-utils-4.17 valgrind
 
 .PHONY: all deps demo check check-xen check-asan bench clean
 

@@ -80,22 +80,26 @@ sim_guest() {
 	echo "$id"
 }
 
-# Starts blkbackd-sim in the driver domain (foreground, logs on stderr).
+# Starts blkbackd-sim in the driver domain (foreground, logs on stderr), under
+# $BLKBACKD_WRAPPER (a command and its options, e.g. valgrind) when that is set.
 blkbackd_start() {
-	"$XENSIM" exec "$H" "$DD" -- "$BLKBACKD_SIM" --runtime-dir "$SIM_TMP/run" "$@" \
-		2>>"$SIM_TMP/blkbackd.log" &
+	# shellcheck disable=SC2086 # the wrapper is a command line, split on purpose
+	"$XENSIM" exec "$H" "$DD" -- ${BLKBACKD_WRAPPER:-} "$BLKBACKD_SIM" \
+		--runtime-dir "$SIM_TMP/run" "$@" 2>>"$SIM_TMP/blkbackd.log" &
 	BB_PID=$!
 	SIM_PIDS+=("$BB_PID")
 }
 
 # blkbackd_kill SIG: sends SIG to blkbackd-sim itself (not the `xensim exec`
-# around it) and waits until it is gone: the wrapper exits when it does.
+# around it) and waits until it is gone: the wrapper exits when it does, with
+# the daemon's status, left in BB_RC.
 blkbackd_kill() {
 	local pid
 	pid=$(pgrep -P "$BB_PID") || fail "no blkbackd-sim under pid $BB_PID"
 	kill -"$1" "$pid"
 	wait "$BB_PID"
-	say "blkbackd-sim $pid stopped by SIG$1"
+	BB_RC=$?
+	say "blkbackd-sim $pid stopped by SIG$1 (exit $BB_RC)"
 }
 
 # wait_for SECS CMD...: runs CMD until it succeeds; fails (1) after SECS.
