@@ -293,7 +293,7 @@ const char *blk_config_usage(void)
 	       "      --persistent-grants N      persistent grants kept per queue, 0 = off (1056)\n"
 	       "      --poll-us N                busy-poll a queue this long (microseconds) before\n"
 	       "                                 sleeping; 0 = always sleep, 0..10000 (" BLK_STR(BLK_POLL_US_DEFAULT) ")\n"
-	       "      --submit-batch N           requests per io_submit, at most; 1..64 (" BLK_STR(BLK_SUBMIT_BATCH_DEFAULT) ")\n"
+	       "      --submit-batch N           requests per io_submit, at most; 1.." BLK_STR(BLK_SUBMIT_BATCH_CAP) " (" BLK_STR(BLK_SUBMIT_BATCH_DEFAULT) ")\n"
 	       "      --runtime-dir DIR          control socket and restart state\n"
 	       "                                 ($RUNTIME_DIRECTORY, else /run/blkbackd)\n"
 	       "      --log-level LEVEL          err, warning, notice, info, debug (info)\n"

@@ -30,7 +30,7 @@
 /* Requests handed to the store per io_submit (queue.c). 1 by default: on the
  * virtio disk measured here, bursts of 32 cut IOPS by a third against one
  * request per call (docs/bench.md, 2026-12-06); an operator with a device
- * that prefers batches raises it. Capped at the worker's submit array. */
+ * that prefers batches raises it. The cap sizes the worker's submit array. */
 #define BLK_SUBMIT_BATCH_DEFAULT 1
 #define BLK_SUBMIT_BATCH_CAP 64
 #define BLK_STR_(x) #x

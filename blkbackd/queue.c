@@ -52,6 +52,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "grant.h"
 #include "log.h"
 #include "qstate.h"
@@ -61,7 +62,6 @@
 _Static_assert(BLK_MAX_RING_PAGES == BLK_QSTATE_MAX_PAGES, "state file ring refs");
 _Static_assert(sizeof(union blkif_sring_entry) <= BLK_QSTATE_RAW, "state file slot copy");
 
-#define SUBMIT_BATCH 64		/* I/Os per ioq submit call, at most (cfg.submit_batch) */
 /* Bounce pages per queue: 11 per ring slot (a full direct request each),
  * at most this many, never fewer than the largest request needs. */
 #define BOUNCE_PAGES_CAP 4096
@@ -132,7 +132,7 @@ struct blk_queue {
 	struct qreq *free_reqs;
 	struct qreq *answered;	/* answered, pool entry reused after the push */
 	struct qreq *submit_head, *submit_tail;
-	unsigned submit_batch;	/* cfg.submit_batch, 1..SUBMIT_BATCH */
+	unsigned submit_batch;	/* cfg.submit_batch, 1..BLK_SUBMIT_BATCH_CAP */
 	bool submit_blocked;	/* the store took fewer than offered (EAGAIN) */
 	struct qreq *held;
 	bool barrier_busy;
@@ -267,7 +267,7 @@ static void submit(struct blk_queue *q, struct qreq *rq)
 /* Hands queued I/O to the store; stops at back-pressure. */
 static void flush_submits(struct blk_queue *q)
 {
-	struct blk_io *ios[SUBMIT_BATCH];
+	struct blk_io *ios[BLK_SUBMIT_BATCH_CAP];
 
 	q->submit_blocked = false;
 	while (q->submit_head) {
@@ -1030,8 +1030,8 @@ int blk_queue_start(const struct blk_queue_cfg *cfg, struct blk_queue **ret)
 		return -ENOMEM;
 	q->cfg = *cfg;
 	q->submit_batch = cfg->submit_batch ? cfg->submit_batch : 1;
-	if (q->submit_batch > SUBMIT_BATCH)
-		q->submit_batch = SUBMIT_BATCH;
+	if (q->submit_batch > BLK_SUBMIT_BATCH_CAP)
+		q->submit_batch = BLK_SUBMIT_BATCH_CAP;
 	snprintf(q->name, sizeof(q->name), "%s", cfg->name);
 	q->cfg.name = q->name;
 	q->ops = cfg->ops;

@@ -36,8 +36,8 @@ connected() {
 		xh_fail "$2: $1's xvdc never reached Connected"
 }
 
-# Interrupts whose /proc/interrupts line matches $1, summed over the CPUs; with a second
-# argument, the requests completed on that disk first (/sys/block/DISK/stat: reads + writes).
+# irqs PATTERN (defined in a domain by "$SNAP; ..."): the interrupts whose /proc/interrupts
+# line matches PATTERN, summed over the CPUs.
 SNAP='irqs() { awk -v p="$1" '"'"'$0 ~ p { for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) n += $i }
 	END { print n + 0 }'"'"' /proc/interrupts; }'
 
@@ -73,6 +73,9 @@ fio_all() {
 	done
 }
 
+# The RAM disk as a disk spec served from the driver domain (xen-blkback and blkbackd).
+RAM_SPEC='format=raw,vdev=xvdc,access=rw,backend=dd,script=block-ddom,target=/dev/ram0'
+
 # bench BACKEND SPEC: hot-attach the RAM disk to g1 with SPEC, run every job, detach.
 bench() {
 	local backend=$1 spec=$2 be
@@ -87,10 +90,10 @@ bench() {
 }
 
 xh_in dd 'modprobe xen-blkback && echo kernel xen-blkback loaded'
-bench xen-blkback 'format=raw,vdev=xvdc,access=rw,backend=dd,script=block-ddom,target=/dev/ram0'
+bench xen-blkback "$RAM_SPEC"
 xh_in dd 'rmmod xen-blkback && echo kernel xen-blkback unloaded'
 xh_in dd 'systemctl enable --now blkbackd.service && systemctl is-active blkbackd.service'
-bench blkbackd 'format=raw,vdev=xvdc,access=rw,backend=dd,script=block-ddom,target=/dev/ram0'
+bench blkbackd "$RAM_SPEC"
 for v in "${VARIANTS[@]}"; do
 	label=${v%%:*}
 	opts=${v#*:}
@@ -98,7 +101,7 @@ for v in "${VARIANTS[@]}"; do
 	xh_in dd "echo 'BLKBACKD_OPTS=\"${opts//,/ }\"' >/etc/default/blkbackd &&
 		systemctl restart blkbackd.service && systemctl is-active blkbackd.service &&
 		cat /etc/default/blkbackd"
-	bench "blkbackd-$label" 'format=raw,vdev=xvdc,access=rw,backend=dd,script=block-ddom,target=/dev/ram0'
+	bench "blkbackd-$label" "$RAM_SPEC"
 done
 xh_in dd 'systemctl stop blkbackd.service && echo blkbackd stopped'
 # A qdisk disk cannot be hot-attached to a PV guest that has no device model ("device model
@@ -133,7 +136,7 @@ for j in jobs:
               for b in others]
     print(f"| {j} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
 print()
-print("Interrupts per request (ramp and run): the guest's from xvdc, the driver domain's from the backend")
+print("Interrupts per request (ramp and run): the guest's from its disks, the driver domain's from the backend")
 print("| job | " + " | ".join(f"{b} guest / dd" for b in backends) + " |")
 print("|---" * (len(backends) + 1) + "|")
 for j in jobs:
