@@ -24,6 +24,7 @@ void blk_config_defaults(struct blk_config *c)
 	/* Linux blkback's default max_persistent_grants. */
 	c->persistent_grants = 1056;
 	c->poll_us = BLK_POLL_US_DEFAULT;
+	c->poll_io_us = BLK_POLL_IO_US_DEFAULT;
 	c->submit_batch = BLK_SUBMIT_BATCH_DEFAULT;
 	c->log_level = LOG_INFO;
 }
@@ -131,6 +132,17 @@ int blk_config_set(struct blk_config *c, const char *key, const char *value, cha
 		/* Past 10 ms a poll is no longer a short wait for the next
 		 * request but a CPU given away: refuse it as a likely typo. */
 		r = parse_uint(value, 0, BLK_POLL_US_CAP, &c->poll_us);
+	else if (!strcmp(key, "poll-io-us"))
+		/*
+		 * With I/O in flight a completion is due: a store answers in
+		 * 10-200 us (SSDs), or after a gap of a few hundred when it
+		 * completes in batches (the virtio disk measured in
+		 * docs/bench.md: one interrupt per ~31 requests at QD32), so
+		 * 1 ms covers it and a worker that slept instead would pay a
+		 * wakeup per batch. A disk slower than that (a spinning one,
+		 * 4-10 ms) lets the worker sleep. Same cap as poll-us.
+		 */
+		r = parse_uint(value, 0, BLK_POLL_US_CAP, &c->poll_io_us);
 	else if (!strcmp(key, "submit-batch"))
 		r = parse_uint(value, 1, BLK_SUBMIT_BATCH_CAP, &c->submit_batch);
 	else if (!strcmp(key, "runtime-dir"))
@@ -293,6 +305,8 @@ const char *blk_config_usage(void)
 	       "      --persistent-grants N      persistent grants kept per queue, 0 = off (1056)\n"
 	       "      --poll-us N                busy-poll a queue this long (microseconds) before\n"
 	       "                                 sleeping; 0 = always sleep, 0..10000 (" BLK_STR(BLK_POLL_US_DEFAULT) ")\n"
+	       "      --poll-io-us N             the same while the queue's I/O is in flight,\n"
+	       "                                 waiting for the store; 0..10000 (" BLK_STR(BLK_POLL_IO_US_DEFAULT) ")\n"
 	       "      --submit-batch N           requests per io_submit, at most; 1.." BLK_STR(BLK_SUBMIT_BATCH_CAP) " (" BLK_STR(BLK_SUBMIT_BATCH_DEFAULT) ")\n"
 	       "      --runtime-dir DIR          control socket and restart state\n"
 	       "                                 ($RUNTIME_DIRECTORY, else /run/blkbackd)\n"

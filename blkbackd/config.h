@@ -27,6 +27,8 @@
 #define BLK_POLL_US_CAP 10000
 /* What a queue worker busy-polls by default (config.c says why). */
 #define BLK_POLL_US_DEFAULT 50
+/* ... and while its I/O is in flight, waiting for the store (config.c). */
+#define BLK_POLL_IO_US_DEFAULT 1000
 /* Requests handed to the store per io_submit (queue.c). 1 by default: on the
  * virtio disk measured here, bursts of 32 cut IOPS by a third against one
  * request per call (docs/bench.md, 2026-12-06); an operator with a device
@@ -43,6 +45,7 @@ struct blk_config {
 	unsigned max_ring_order;	/* max-ring-page-order */
 	unsigned persistent_grants;	/* per queue; 0 = no feature-persistent */
 	unsigned poll_us;		/* a worker busy-polls this long before sleeping */
+	unsigned poll_io_us;		/* ... this long while its I/O is in flight */
 	unsigned submit_batch;		/* requests per io_submit, at most */
 	char runtime_dir[PATH_MAX];	/* control socket lives here */
 	int log_level;			/* LOG_ERR .. LOG_DEBUG */

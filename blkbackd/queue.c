@@ -11,9 +11,10 @@
  * RING_PUSH_RESPONSES_AND_CHECK_NOTIFY and at most one notification, unmasks
  * the port (late, after the work: the XSA-332 lateeoi idea). With nothing
  * left to do it busy-polls the ring's producer index and the store's
- * completions for up to cfg.poll_us (no system call, no notification asked
- * of the frontend meanwhile: req_event is not re-armed), then sleeps only
- * after RING_FINAL_CHECK_FOR_REQUESTS and the ioq's arm() find nothing.
+ * completions for up to cfg.poll_us, or cfg.poll_io_us while its I/O is in
+ * flight (no system call, no notification asked of the frontend meanwhile:
+ * req_event is not re-armed), then sleeps only after
+ * RING_FINAL_CHECK_FOR_REQUESTS and the ioq's arm() find nothing.
  *
  *   ring slot --copy--> qreq --check--> (indirect pages --copy--> segs --check)
  *     --> bounce pages <--grant.c--> guest pages;  bounce pages <--ioq--> store
@@ -90,6 +91,7 @@ const char *const blk_cnt_names[BLK_CNT__MAX] = {
 	[BLK_CNT_WAKEUP] = "wakeups",
 	[BLK_CNT_REDONE] = "redone",
 	[BLK_CNT_SUBMIT_CALLS] = "submit-calls",
+	[BLK_CNT_SLEEPS] = "sleeps",
 };
 
 struct qreq {
@@ -718,10 +720,23 @@ static bool work_seen(struct blk_queue *q)
 	       __atomic_load_n(&q->ring.sring->req_prod, __ATOMIC_RELAXED) != q->ring.req_cons;
 }
 
-/* Busy-polls for up to cfg.poll_us; true if work showed up. */
+/*
+ * How long to busy-poll before sleeping: cfg.poll_us for a queue waiting on
+ * its frontend, cfg.poll_io_us while its I/O is in flight. A store that
+ * completes in batches leaves gaps longer than poll_us between them; a
+ * worker asleep in such a gap pays a wakeup per batch, on the path of the
+ * requests the batch's answers let the frontend send (docs/bench.md,
+ * 2026-12-06 (4)).
+ */
+static unsigned spin_us(const struct blk_queue *q)
+{
+	return q->io_inflight ? q->cfg.poll_io_us : q->cfg.poll_us;
+}
+
+/* Busy-polls for up to spin_us(); true if work showed up. */
 static bool spin(struct blk_queue *q)
 {
-	uint64_t end = now_ns() + (uint64_t)q->cfg.poll_us * 1000u;
+	uint64_t end = now_ns() + (uint64_t)spin_us(q) * 1000u;
 
 	do {
 		for (int i = 0; i < 32; i++) {
@@ -751,7 +766,7 @@ static bool idle(struct blk_queue *q)
 		return false;
 	if (redo_pending(q) && !busy(q))
 		return true;
-	if (q->cfg.poll_us && spin(q))
+	if (spin_us(q) && spin(q))
 		return true;
 	if (!stalled(q))
 		RING_FINAL_CHECK_FOR_REQUESTS(&q->ring, work);
@@ -838,6 +853,8 @@ static void *worker(void *opaque)
 		fired = 0;
 		if (!more || ++passes >= PASSES_PER_POLL) {
 			passes = 0;
+			if (!more)
+				cnt_add(q, BLK_CNT_SLEEPS, 1);
 			fired = wait_events(q, pfd, more ? 0 : -1);
 			if (fired < 0)
 				break;

@@ -42,6 +42,7 @@ struct blk_queue_cfg {
 	struct blk_store *store;
 	int fatal_fd;			/* eventfd: written when the ring breaks */
 	unsigned poll_us;		/* busy-poll this long before sleeping; 0 = never */
+	unsigned poll_io_us;		/* the same while I/O is in flight at the store */
 	unsigned submit_batch;		/* requests per store submit call, 1..64 */
 	/*
 	 * Restart state (qstate.h): the file that keeps this queue's consumer
@@ -87,6 +88,7 @@ enum {
 	BLK_CNT_WAKEUP,
 	BLK_CNT_REDONE,		/* requests run again after a restart (reattach) */
 	BLK_CNT_SUBMIT_CALLS,	/* calls into the store's submit (io_submit) */
+	BLK_CNT_SLEEPS,		/* times the worker slept (blocked in poll) */
 	BLK_CNT__MAX
 };
 

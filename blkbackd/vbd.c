@@ -471,6 +471,7 @@ static int start_queues(struct xb_device *d, struct vbd *v, bool reattach)
 	qc.store = v->store;
 	qc.fatal_fd = v->fatal_fd;
 	qc.poll_us = v->ctx->cfg.poll_us;
+	qc.poll_io_us = v->ctx->cfg.poll_io_us;
 	qc.submit_batch = v->ctx->cfg.submit_batch;
 	qc.devid = xb_dev_devid(d);
 	qc.reattach = reattach;

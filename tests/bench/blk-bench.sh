@@ -24,8 +24,8 @@
 # prints one table: IOPS both sides and their ratio; per ring request the
 # frontend's grant operations, notifications sent and event wakeups (counted
 # by blkfront) and the backend's grant maps, grant-copy segments, zero-copy
-# segments (I/O on a pinned persistent mapping), notifications sent, wakeups
-# and io_submit calls (deltas of `blkbackd --status`); ddom's p99 latency; the
+# segments (I/O on a pinned persistent mapping), notifications sent, wakeups,
+# io_submit calls and sleeps (deltas of `blkbackd --status`); ddom's p99 latency; the
 # spread of each side's rounds; the store's average queue depth on each side.
 # Ratios are reported, never asserted: this is a benchmark, not a test of
 # speed.
@@ -209,16 +209,16 @@ for r in range(1, rounds + 1):
         "fe": [(d["gnt_share"] + d["gnt_unshare"]) / req, d["notify"] / req, d["events"] / req],
         "be": [delta.get(k, 0) / req for k in
                ("grant-maps", "grant-copy-segments", "zero-copy-segments",
-                "notifications", "wakeups", "submit-calls")],
+                "notifications", "wakeups", "submit-calls", "sleeps")],
         "p99": d["lat_p99_us"]})
 med = statistics.median
 nat = [float(n) for n in natives]
 native = med(nat)
 iops = med([r["iops"] for r in runs])
 fe = [med([r["fe"][i] for r in runs]) for i in range(3)]
-be = [med([r["be"][i] for r in runs]) for i in range(6)]
+be = [med([r["be"][i] for r in runs]) for i in range(7)]
 spread = lambda xs: 100 * (max(xs) - min(xs)) / med(xs) if med(xs) else 0
-print("%-18s %9.0f %9.0f %6.2f | %5.3f %5.3f %5.3f | %5.3f %5.3f %5.3f %5.3f %5.3f %5.3f | %7.1f | %3.0f%% %3.0f%% | %5.1f %5.1f" % (
+print("%-18s %9.0f %9.0f %6.2f | %5.3f %5.3f %5.3f | %5.3f %5.3f %5.3f %5.3f %5.3f %5.3f %5.3f | %7.1f | %3.0f%% %3.0f%% | %5.1f %5.1f" % (
     name, native, iops, iops / native if native else 0, *fe, *be, med([r["p99"] for r in runs]),
     spread(nat), spread([r["iops"] for r in runs]),
     med([r["aqu_nat"] for r in runs]), med([r["aqu"] for r in runs])))
@@ -248,10 +248,10 @@ echo
 echo "blk-bench: $STORE store ($IMG), $SIZE, median of $ROUNDS rounds of ${RUNTIME}s per case" \
 	"and side, native fio and blkbackd on CPU $IO_CPU, blkfront on CPU $FE_CPU ($(nproc) CPUs), xensim" \
 	"seam, blkbackd ${BENCH_BLKBACKD_ARGS:-with its defaults}"
-printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s %5s %5s | %7s | %9s | %11s\n' \
-	"" "native" "ddom" "ddom/" "fe" "fe" "fe" "be" "be" "be" "be" "be" "be" "ddom" "spread" \
+printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s %5s %5s %5s | %7s | %9s | %11s\n' \
+	"" "native" "ddom" "ddom/" "fe" "fe" "fe" "be" "be" "be" "be" "be" "be" "be" "ddom" "spread" \
 	"store depth"
-printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s %5s %5s | %7s | %4s %4s | %5s %5s\n' \
-	"case" "IOPS" "IOPS" "native" "gnt" "ntfy" "wake" "maps" "copy" "zc" "ntfy" "wake" "subm" \
+printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s %5s %5s %5s | %7s | %4s %4s | %5s %5s\n' \
+	"case" "IOPS" "IOPS" "native" "gnt" "ntfy" "wake" "maps" "copy" "zc" "ntfy" "wake" "subm" "sleep" \
 	"p99 us" "nat" "ddom" "nat" "ddom"
 cat "$ROWS"

@@ -512,21 +512,35 @@ static int submit_one(struct bf_worker *w, struct bf_io *io, unsigned ioidx)
 	return 1;
 }
 
+static void publish(struct bf_worker *w)
+{
+	if (bf_ring_push(&w->q->ring)) {
+		w->L->dev->ops->evtchn_notify(w->q->evtchn, (evtchn_port_t)w->q->port);
+		w->q->cnt.notify++;
+	}
+}
+
+/*
+ * Starts every free I/O. req_prod is updated every --publish requests: by
+ * default after each, as Linux blkfront does (blkif_queue_rq pushes and
+ * checks for a notification per request), so the backend can start on the
+ * first while the rest are written; the notification goes only where
+ * req_event asks for it.
+ */
 static unsigned fill(struct bf_worker *w)
 {
-	unsigned any = 0;
+	unsigned any = 0, every = w->L->o.publish ? w->L->o.publish : 1;
 
 	for (unsigned i = 0; i < w->L->o.iodepth && !w->fail; i++) {
 		if (w->ios[i].busy)
 			continue;
 		if (submit_one(w, &w->ios[i], i) <= 0)
 			break;
-		any++;
+		if (++any % every == 0)
+			publish(w);
 	}
-	if (any && bf_ring_push(&w->q->ring)) {
-		w->L->dev->ops->evtchn_notify(w->q->evtchn, (evtchn_port_t)w->q->port);
-		w->q->cnt.notify++;
-	}
+	if (any % every)
+		publish(w);
 	return any;
 }
 

@@ -46,6 +46,7 @@ struct bf_load_opts {
 	unsigned bs;
 	unsigned iodepth;
 	unsigned poll_us;	/* spin for responses this long before sleeping */
+	unsigned publish;	/* requests per req_prod update; 0 = 1 */
 	unsigned rwmixread;	/* percent of reads in randrw */
 	uint64_t offset, size;	/* region, bytes */
 	uint64_t io_limit;	/* bytes per run; 0: size (one pass) unless runtime */

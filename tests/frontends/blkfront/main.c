@@ -50,6 +50,8 @@ static void usage(FILE *f)
 		"  --io-limit BYTES --verify --verify-existing --seed N\n"
 		"  --poll-us N               spin this long for responses before sleeping\n"
 		"                            on the event channel (default 0: sleep at once)\n"
+		"  --publish N               update req_prod every N requests (default 1, as\n"
+		"                            Linux blkfront's blkif_queue_rq does)\n"
 		"  --reconnect N             close and handshake again N times mid-run\n"
 		"  --flush --discard         checks after the workload\n"
 		"  --wait-resize SEC         wait for a new `sectors`, then use the new end\n"
@@ -98,7 +100,7 @@ enum {
 	OPT_VDEV = 256, OPT_DEVID, OPT_DOMID, OPT_ABI, OPT_QUEUES, OPT_ORDER, OPT_NOPERS,
 	OPT_NOIND, OPT_RW, OPT_MIX, OPT_BS, OPT_DEPTH, OPT_SIZE, OPT_OFFSET, OPT_RUNTIME,
 	OPT_LIMIT, OPT_VERIFY, OPT_VEXIST, OPT_SEED, OPT_RECONNECT, OPT_FLUSH, OPT_DISCARD,
-	OPT_RESIZE, OPT_POLL, OPT_HOSTILE, OPT_EXPECT, OPT_TIMEOUT, OPT_JSON, OPT_VERBOSE, OPT_HELP,
+	OPT_RESIZE, OPT_POLL, OPT_PUBLISH, OPT_HOSTILE, OPT_EXPECT, OPT_TIMEOUT, OPT_JSON, OPT_VERBOSE, OPT_HELP,
 };
 
 static const struct option longopts[] = {
@@ -112,6 +114,7 @@ static const struct option longopts[] = {
 	{ "runtime", 1, NULL, OPT_RUNTIME }, { "io-limit", 1, NULL, OPT_LIMIT },
 	{ "verify", 0, NULL, OPT_VERIFY }, { "verify-existing", 0, NULL, OPT_VEXIST },
 	{ "seed", 1, NULL, OPT_SEED }, { "poll-us", 1, NULL, OPT_POLL }, { "reconnect", 1, NULL, OPT_RECONNECT },
+	{ "publish", 1, NULL, OPT_PUBLISH },
 	{ "flush", 0, NULL, OPT_FLUSH }, { "discard", 0, NULL, OPT_DISCARD },
 	{ "wait-resize", 1, NULL, OPT_RESIZE }, { "hostile", 1, NULL, OPT_HOSTILE },
 	{ "expect", 1, NULL, OPT_EXPECT }, { "timeout", 1, NULL, OPT_TIMEOUT },
@@ -156,6 +159,7 @@ static int parse_opt(struct run *R, int c, const char *a)
 	case OPT_BS: return parse_uint(a, BF_MAX_BS, &R->lo.bs);
 	case OPT_DEPTH: return parse_uint(a, 4096, &R->lo.iodepth);
 	case OPT_POLL: return parse_uint(a, 1000000, &R->lo.poll_us);
+	case OPT_PUBLISH: return parse_uint(a, 4096, &R->lo.publish) || !R->lo.publish ? -EINVAL : 0;
 	case OPT_SIZE: return parse_size(a, &R->size_arg);
 	case OPT_OFFSET: return parse_size(a, &R->lo.offset);
 	case OPT_RUNTIME: R->lo.runtime = strtod(a, NULL); return R->lo.runtime < 0 ? -EINVAL : 0;
