@@ -227,12 +227,20 @@ static void prep(struct aio_ioq *q, struct blk_io *io)
 	struct iocb *cb = (struct iocb *)io->priv;
 	int fd = q->st->fd;
 
+	/* One buffer: IOCB_CMD_PREAD/PWRITE, as fio issues it, which spares
+	 * the kernel importing an iovec array (Linux fs/aio.c, aio_setup_rw). */
 	switch (io->op) {
 	case BLK_IO_READ:
-		io_prep_preadv(cb, fd, io->iov, io->iovcnt, io->offset);
+		if (io->iovcnt == 1)
+			io_prep_pread(cb, fd, io->iov[0].iov_base, io->iov[0].iov_len, io->offset);
+		else
+			io_prep_preadv(cb, fd, io->iov, io->iovcnt, io->offset);
 		break;
 	case BLK_IO_WRITE:
-		io_prep_pwritev(cb, fd, io->iov, io->iovcnt, io->offset);
+		if (io->iovcnt == 1)
+			io_prep_pwrite(cb, fd, io->iov[0].iov_base, io->iov[0].iov_len, io->offset);
+		else
+			io_prep_pwritev(cb, fd, io->iov, io->iovcnt, io->offset);
 		break;
 	default:
 		io_prep_fdsync(cb, fd);

@@ -13,6 +13,8 @@
 #   BENCH_ROUNDS   rounds per case (default 3): native and ddom alternate,
 #                  each side's median is reported (a shared VM's disk moves
 #                  by 2x from one minute to the next)
+#   BENCH_POLL     1: both sides poll for completions; 0: both sleep; both
+#                  (default): a table for each, poll first
 #   BENCH_STORE    file (default: a file in BENCH_DIR) or ram (a loop device
 #                  over a tmpfs file, root only: the store costs almost
 #                  nothing, so the ratio is the backend's own overhead)
@@ -27,6 +29,9 @@
 # segments (I/O on a pinned persistent mapping), notifications sent, wakeups,
 # io_submit calls and sleeps (deltas of `blkbackd --status`); ddom's p99 latency; the
 # spread of each side's rounds; the store's average queue depth on each side.
+# In sleep mode a third side runs too: native fio pinned to the frontend's CPU,
+# so that, like the guest's frontend, it is woken across CPUs by the disk's
+# completions (the column "x-cpu" and ddom's ratio to it).
 # Ratios are reported, never asserted: this is a benchmark, not a test of
 # speed.
 set -u
@@ -89,20 +94,28 @@ params() {
 	esac
 }
 
-# BENCH_POLL=1: both sides poll for completions instead of sleeping: native
+# Poll mode: both sides poll for completions instead of sleeping: native
 # fio reaps the kernel's ring from user space without waiting
 # (userspace_reap, iodepth_batch_complete_min=0), blkfront spins on rsp_prod
-# (--poll-us). Without it both sleep: fio in io_getevents, blkfront on its
-# event channel.
-POLL=${BENCH_POLL:-0}
-FE_POLL_ARGS=
-NATIVE_POLL_ARGS=
-if [ "$POLL" = 1 ]; then
-	FE_POLL_ARGS="--poll-us 1000000"
-	# complete_max bounds a reap (fio's default with min=0 reaps nothing
-	# per call and collapses to a tenth of the IOPS); set per case to qd.
-	NATIVE_POLL_ARGS="--iodepth_batch_complete_min=0 --userspace_reap=1"
-fi
+# (--poll-us). Sleep mode: both sleep, fio in io_getevents, blkfront on its
+# event channel. set_mode 1|0 sets the options of each side.
+case ${BENCH_POLL:-both} in
+1) MODES="1" ;;
+0) MODES="0" ;;
+both) MODES="1 0" ;;
+*) echo "blk-bench: BENCH_POLL is 1, 0 or both, not '$BENCH_POLL'" >&2; exit 2 ;;
+esac
+set_mode() {
+	POLL=$1
+	FE_POLL_ARGS=
+	NATIVE_POLL_ARGS=
+	if [ "$POLL" = 1 ]; then
+		FE_POLL_ARGS="--poll-us 1000000"
+		# complete_max bounds a reap (fio's default with min=0 reaps nothing
+		# per call and collapses to a tenth of the IOPS); set per case to qd.
+		NATIVE_POLL_ARGS="--iodepth_batch_complete_min=0 --userspace_reap=1"
+	fi
+}
 
 IMG=$WORK/disk.img
 case $STORE in
@@ -138,10 +151,11 @@ echo "blk-bench: writing $SIZE of $IMG" >&2
 fio --name=prefill --filename="$IMG" --size="$SIZE" --rw=write --bs=1M --ioengine=libaio \
 	--direct=1 --iodepth=4 --output=/dev/null || exit 1
 
+# native_iops RW BS QD [CPU]: fio's IOPS, pinned to CPU (default IO_CPU).
 native_iops() {
-	local rw=$1 bs=$2 qd=$3 w0
+	local rw=$1 bs=$2 qd=$3 cpu=${4:-$IO_CPU} w0
 	w0=$(weighted_ms)
-	taskset -c "$IO_CPU" fio --name=native --filename="$IMG" --size="$SIZE" --rw="$rw" \
+	taskset -c "$cpu" fio --name=native --filename="$IMG" --size="$SIZE" --rw="$rw" \
 		--bs="$bs" --iodepth="$qd" --ioengine=libaio --direct=1 --time_based \
 		${NATIVE_POLL_ARGS:+$NATIVE_POLL_ARGS --iodepth_batch_complete_max=$qd} \
 		--runtime="$RUNTIME" --output-format=json --output="$WORK/fio.json" || exit 1
@@ -182,12 +196,13 @@ sim_case() {
 	status "$WORK/after"
 }
 
-# Medians over the rounds -> one table row.
+# Medians over the rounds -> one table row. python_row CASE "NATIVE..." ["X-CPU..."]
 python_row() {
-	python3 - "$1" "$2" "$WORK" "$ROUNDS" "$RUNTIME" <<'EOF'
+	python3 - "$1" "$2" "$WORK" "$ROUNDS" "$RUNTIME" "${3:-}" <<'EOF'
 import json, re, statistics, sys
 name, natives, work, rounds = sys.argv[1], sys.argv[2].split(), sys.argv[3], int(sys.argv[4])
 runtime = float(sys.argv[5])
+xcpu = [float(n) for n in sys.argv[6].split()]
 def counters(path):
     c = {}
     for line in open(path):
@@ -218,40 +233,67 @@ iops = med([r["iops"] for r in runs])
 fe = [med([r["fe"][i] for r in runs]) for i in range(3)]
 be = [med([r["be"][i] for r in runs]) for i in range(7)]
 spread = lambda xs: 100 * (max(xs) - min(xs)) / med(xs) if med(xs) else 0
-print("%-18s %9.0f %9.0f %6.2f | %5.3f %5.3f %5.3f | %5.3f %5.3f %5.3f %5.3f %5.3f %5.3f %5.3f | %7.1f | %3.0f%% %3.0f%% | %5.1f %5.1f" % (
+row = "%-18s %9.0f %9.0f %6.2f | %5.3f %5.3f %5.3f | %5.3f %5.3f %5.3f %5.3f %5.3f %5.3f %5.3f | %7.1f | %3.0f%% %3.0f%% | %5.1f %5.1f" % (
     name, native, iops, iops / native if native else 0, *fe, *be, med([r["p99"] for r in runs]),
     spread(nat), spread([r["iops"] for r in runs]),
-    med([r["aqu_nat"] for r in runs]), med([r["aqu"] for r in runs])))
+    med([r["aqu_nat"] for r in runs]), med([r["aqu"] for r in runs]))
+if xcpu:
+    x = med(xcpu)
+    row += " | %9.0f %6.2f" % (x, iops / x if x else 0)
+print(row)
 EOF
 }
 
-ROWS=$WORK/rows
-: >"$ROWS"
-for c in $CASES; do
-	read -r rw bs qd <<<"$(params "$c")"
-	natives=()
-	for ((r = 1; r <= ROUNDS; r++)); do
-		echo "blk-bench: $c round $r/$ROUNDS: native fio" >&2
-		natives+=("$(native_iops "$rw" "$bs" "$qd")")
-		echo "blk-bench: $c round $r/$ROUNDS: blkfront -> blkbackd" >&2
-		sim_case "$c" "$rw" "$bs" "$qd"
-		cp "$WORK/wq-native" "$WORK/wq-native.$r"
-		cp "$WORK/wq-ddom" "$WORK/wq-ddom.$r"
-		cp "$WORK/bf.json" "$WORK/bf.$r.json"
-		cp "$WORK/before" "$WORK/before.$r"
-		cp "$WORK/after" "$WORK/after.$r"
+# run_mode 1|0: every case in that mode, then its table.
+run_mode() {
+	local c rw bs qd r natives xcpu rows=$WORK/rows.$1 mode
+	set_mode "$1"
+	: >"$rows"
+	for c in $CASES; do
+		read -r rw bs qd <<<"$(params "$c")"
+		natives=()
+		xcpu=()
+		for ((r = 1; r <= ROUNDS; r++)); do
+			echo "blk-bench: $c round $r/$ROUNDS: native fio" >&2
+			natives+=("$(native_iops "$rw" "$bs" "$qd")")
+			cp "$WORK/wq-native" "$WORK/wq-native.$r"
+			if [ "$POLL" = 0 ] && [ "$FE_CPU" != "$IO_CPU" ]; then
+				echo "blk-bench: $c round $r/$ROUNDS: native fio on CPU $FE_CPU" >&2
+				xcpu+=("$(native_iops "$rw" "$bs" "$qd" "$FE_CPU")")
+			fi
+			echo "blk-bench: $c round $r/$ROUNDS: blkfront -> blkbackd" >&2
+			sim_case "$c" "$rw" "$bs" "$qd"
+			cp "$WORK/wq-ddom" "$WORK/wq-ddom.$r"
+			cp "$WORK/bf.json" "$WORK/bf.$r.json"
+			cp "$WORK/before" "$WORK/before.$r"
+			cp "$WORK/after" "$WORK/after.$r"
+		done
+		python_row "$c" "${natives[*]}" "${xcpu[*]}" >>"$rows"
 	done
-	python_row "$c" "${natives[*]}" >>"$ROWS"
-done
 
-echo
-echo "blk-bench: $STORE store ($IMG), $SIZE, median of $ROUNDS rounds of ${RUNTIME}s per case" \
-	"and side, native fio and blkbackd on CPU $IO_CPU, blkfront on CPU $FE_CPU ($(nproc) CPUs), xensim" \
-	"seam, blkbackd ${BENCH_BLKBACKD_ARGS:-with its defaults}"
-printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s %5s %5s %5s | %7s | %9s | %11s\n' \
-	"" "native" "ddom" "ddom/" "fe" "fe" "fe" "be" "be" "be" "be" "be" "be" "be" "ddom" "spread" \
-	"store depth"
-printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s %5s %5s %5s | %7s | %4s %4s | %5s %5s\n' \
-	"case" "IOPS" "IOPS" "native" "gnt" "ntfy" "wake" "maps" "copy" "zc" "ntfy" "wake" "subm" "sleep" \
-	"p99 us" "nat" "ddom" "nat" "ddom"
-cat "$ROWS"
+	if [ "$POLL" = 1 ]; then
+		mode="poll mode (both sides poll for completions: no wakeup on either side)"
+	else
+		mode="sleep mode (both sides sleep: fio in io_getevents, blkfront on its event channel)"
+	fi
+	echo
+	echo "blk-bench: $mode"
+	echo "blk-bench: $STORE store ($IMG), $SIZE, median of $ROUNDS rounds of ${RUNTIME}s per case" \
+		"and side, native fio and blkbackd on CPU $IO_CPU, blkfront on CPU $FE_CPU ($(nproc) CPUs), xensim" \
+		"seam, blkbackd ${BENCH_BLKBACKD_ARGS:-with its defaults}"
+	printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s %5s %5s %5s | %7s | %9s | %11s' \
+		"" "native" "ddom" "ddom/" "fe" "fe" "fe" "be" "be" "be" "be" "be" "be" "be" "ddom" "spread" \
+		"store depth"
+	[ -z "${xcpu[*]}" ] || printf ' | %9s %6s' "x-cpu" "ddom/"
+	echo
+	printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s %5s %5s %5s | %7s | %4s %4s | %5s %5s' \
+		"case" "IOPS" "IOPS" "native" "gnt" "ntfy" "wake" "maps" "copy" "zc" "ntfy" "wake" "subm" "sleep" \
+		"p99 us" "nat" "ddom" "nat" "ddom"
+	[ -z "${xcpu[*]}" ] || printf ' | %9s %6s' "IOPS" "x-cpu"
+	echo
+	cat "$rows"
+}
+
+for m in $MODES; do
+	run_mode "$m"
+done
