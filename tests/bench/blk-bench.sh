@@ -8,6 +8,7 @@
 #                  BUILD_DIR: it must be a real file system, O_DIRECT)
 #   BENCH_CASES    subset, e.g. "randread-4k-qd1 randwrite-4k-qd32"
 #   BENCH_BLKBACKD_ARGS  extra blkbackd options, e.g. "--poll-us 0"
+#   BENCH_BLKFRONT_ARGS  extra blkfront options, e.g. "--publish 32"
 #   BENCH_HOST_DIR where the simulated host (its domains' memory) lives;
 #                  tmpfs, like RAM (default /dev/shm)
 #   BENCH_ROUNDS   rounds per case (default 3): native and ddom alternate,
@@ -190,7 +191,7 @@ sim_case() {
 	w0=$(weighted_ms)
 	taskset -c "$FE_CPU" "$XENSIM" exec "$H" "$G" -- "$BLKFRONT_SIM" --vdev xvda \
 		--rw "$rw" --bs "$bs" --iodepth "$qd" --size "$SIZE" --runtime "$RUNTIME" \
-		${FE_POLL_ARGS} --json >"$WORK/bf.json" 2>"$WORK/bf.err" ||
+		${FE_POLL_ARGS} ${BENCH_BLKFRONT_ARGS:-} --json >"$WORK/bf.json" 2>"$WORK/bf.err" ||
 		{ cat "$WORK/bf.err" "$WORK/bf.json" >&2; exit 1; }
 	echo $(($(weighted_ms) - w0)) >"$WORK/wq-ddom"
 	status "$WORK/after"
@@ -280,7 +281,7 @@ run_mode() {
 	echo "blk-bench: $mode"
 	echo "blk-bench: $STORE store ($IMG), $SIZE, median of $ROUNDS rounds of ${RUNTIME}s per case" \
 		"and side, native fio and blkbackd on CPU $IO_CPU, blkfront on CPU $FE_CPU ($(nproc) CPUs), xensim" \
-		"seam, blkbackd ${BENCH_BLKBACKD_ARGS:-with its defaults}"
+		"seam, blkbackd ${BENCH_BLKBACKD_ARGS:-with its defaults}${BENCH_BLKFRONT_ARGS:+, blkfront $BENCH_BLKFRONT_ARGS}"
 	printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s %5s %5s %5s | %7s | %9s | %11s' \
 		"" "native" "ddom" "ddom/" "fe" "fe" "fe" "be" "be" "be" "be" "be" "be" "be" "ddom" "spread" \
 		"store depth"
