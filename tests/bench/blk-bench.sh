@@ -10,7 +10,8 @@
 #   BENCH_BLKBACKD_ARGS  extra blkbackd options, e.g. "--poll-us 0"
 #   BENCH_BLKFRONT_ARGS  extra blkfront options, e.g. "--publish 32"
 #   BENCH_HOST_DIR where the simulated host (its domains' memory) lives;
-#                  tmpfs, like RAM (default /dev/shm)
+#                  tmpfs, like RAM (default: a private tmpfs with huge=always,
+#                  as root; else /dev/shm)
 #   BENCH_ROUNDS   rounds per case (default 3): native and ddom alternate,
 #                  each side's median is reported (a shared VM's disk moves
 #                  by 2x from one minute to the next)
@@ -64,8 +65,25 @@ WORK=$(mktemp -d "${BENCH_DIR:-$B}/blk-bench.XXXXXX")
 # A real guest's memory is RAM, so that directory is on tmpfs: on a disk file
 # system every read blkbackd makes into a guest's pages (O_DIRECT, zero copy)
 # would dirty page cache, and its writeback would share the store's disk with
-# the benchmark (it did until 2026-12-06; docs/bench.md).
-HOST_TMP=$(mktemp -d "${BENCH_HOST_DIR:-/dev/shm}/blk-bench-host.XXXXXX") || exit 1
+# the benchmark (it did until 2026-12-06; docs/bench.md). And Xen gives a
+# guest its RAM in 2 MiB superpages where it can (meminit_pv and meminit_hvm
+# in tools/libs/guest/xg_dom_x86.c), so a guest's buffer of 16 pages is
+# usually contiguous in machine memory; a tmpfs with huge=always does the same
+# for the simulated guest. On /dev/shm its pages lie scattered and a 64 KiB
+# request needs 16 segments at the disk (docs/bench.md, 2026-12-06 (4)).
+HOST_MNT=
+HOST_MEM=${BENCH_HOST_DIR:-}
+if [ -z "${BENCH_HOST_DIR:-}" ]; then
+	HOST_MEM="/dev/shm (4 KiB pages)"
+	HOST_MNT=$(mktemp -d /tmp/blk-bench-mem.XXXXXX) || exit 1
+	if [ "$(id -u)" = 0 ] && mount -t tmpfs -o huge=always,size=4G,mode=0700 tmpfs "$HOST_MNT" 2>/dev/null; then
+		HOST_MEM="tmpfs huge=always (2 MiB pages)"
+	else
+		rmdir "$HOST_MNT"
+		HOST_MNT=
+	fi
+fi
+HOST_TMP=$(mktemp -d "${BENCH_HOST_DIR:-${HOST_MNT:-/dev/shm}}/blk-bench-host.XXXXXX") || exit 1
 H=$HOST_TMP/host
 BB_PID=
 LOOP=
@@ -78,6 +96,7 @@ cleanup() {
 	[ -z "$LOOP" ] || losetup -d "$LOOP"
 	mountpoint -q "$WORK/ram" && umount "$WORK/ram"
 	rm -rf "$WORK" "$HOST_TMP"
+	[ -z "$HOST_MNT" ] || { umount "$HOST_MNT" && rmdir "$HOST_MNT"; }
 	exit "$rc"
 }
 trap cleanup EXIT
@@ -281,7 +300,7 @@ run_mode() {
 	echo "blk-bench: $mode"
 	echo "blk-bench: $STORE store ($IMG), $SIZE, median of $ROUNDS rounds of ${RUNTIME}s per case" \
 		"and side, native fio and blkbackd on CPU $IO_CPU, blkfront on CPU $FE_CPU ($(nproc) CPUs), xensim" \
-		"seam, blkbackd ${BENCH_BLKBACKD_ARGS:-with its defaults}${BENCH_BLKFRONT_ARGS:+, blkfront $BENCH_BLKFRONT_ARGS}"
+		"seam, guest memory on $HOST_MEM, blkbackd ${BENCH_BLKBACKD_ARGS:-with its defaults}${BENCH_BLKFRONT_ARGS:+, blkfront $BENCH_BLKFRONT_ARGS}"
 	printf '%-18s %9s %9s %6s | %5s %5s %5s | %5s %5s %5s %5s %5s %5s %5s | %7s | %9s | %11s' \
 		"" "native" "ddom" "ddom/" "fe" "fe" "fe" "be" "be" "be" "be" "be" "be" "be" "ddom" "spread" \
 		"store depth"
