@@ -37,6 +37,8 @@
 #define BLK_SUBMIT_BATCH_CAP 64
 #define BLK_STR_(x) #x
 #define BLK_STR(x) BLK_STR_(x)
+/* The control socket in the runtime directory (common/ctl.h). */
+#define BLK_CTL_SOCKET "blkbackd.sock"
 
 struct blk_config {
 	unsigned kinds;			/* BLK_KIND_* */
@@ -51,11 +53,14 @@ struct blk_config {
 	int log_level;			/* LOG_ERR .. LOG_DEBUG */
 	bool status;			/* --status: print counters and exit */
 	bool help, version;
-	char config_file[PATH_MAX];
 };
 
 void blk_config_defaults(struct blk_config *c);
-/* key without the leading dashes; -EINVAL with err filled on a bad pair. */
+/*
+ * key without the leading dashes; value NULL for the command-line flags
+ * (help, version, status). -ENOENT for an unknown key, -EINVAL/-ERANGE with
+ * err filled on a bad value (common/conf.h).
+ */
 int blk_config_set(struct blk_config *c, const char *key, const char *value, char *err,
 		   size_t errlen);
 /* Lines "key = value", '#' comments, blank lines. -errno with err filled. */

@@ -32,7 +32,7 @@ struct daemon {
 	struct xs_handle *xs;
 	struct blk_ctx *ctx;
 	struct xb_bus *bus;
-	struct blk_ctl *ctl;
+	struct ctl *ctl;
 	struct loop_source *sig[3];
 	struct loop_source *watchdog;
 };
@@ -70,6 +70,15 @@ static void on_change(void *opaque)
 	struct daemon *dm = opaque;
 
 	notify_status("%u vbd(s) connected", blk_ctx_connected(dm->ctx));
+}
+
+/* The control socket's one command: the status text (vbd.h). */
+static int on_ctl(const char *cmd, FILE *out, void *opaque)
+{
+	if (strcmp(cmd, "status"))
+		return -EOPNOTSUPP;
+	blk_ctx_status(opaque, out);
+	return 0;
 }
 
 static int self_domid(struct xs_handle *xs, domid_t *ret)
@@ -127,7 +136,7 @@ static int start(struct daemon *dm, const struct blk_config *cfg)
 		return log_err_errno(r, "cannot create the xenbus bus");
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return log_err_errno(-errno, "cannot create %s", dir);
-	r = blk_ctl_new(dm->loop, dir, dm->ctx, &dm->ctl);
+	r = ctl_new(dm->loop, dir, BLK_CTL_SOCKET, on_ctl, dm->ctx, &dm->ctl);
 	if (r < 0)
 		return r;
 	r = xb_bus_start(dm->bus);
@@ -154,7 +163,7 @@ static void stop(struct daemon *dm)
 	if (dm->ctx)
 		blk_ctx_keep_state(dm->ctx);
 	xb_bus_free(dm->bus);
-	blk_ctl_free(dm->ctl);
+	ctl_free(dm->ctl);
 	blk_ctx_free(dm->ctx);
 	if (dm->xs)
 		xs_close(dm->xs);
@@ -186,7 +195,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (cfg.status) {
-		r = blk_ctl_query(runtime_dir(&cfg), stdout);
+		r = ctl_query(runtime_dir(&cfg), BLK_CTL_SOCKET, "status", stdout);
 		if (r < 0)
 			fprintf(stderr, "blkbackd: cannot reach the daemon in %s: %s\n",
 				runtime_dir(&cfg), strerror(-r));

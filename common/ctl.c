@@ -1,35 +1,35 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The control socket (see ctl.h). The server answers one client at a time
- * on the loop thread, with a send timeout so a client that stops reading
- * cannot hold the loop for more than a second.
+ * The control socket (see ctl.h). Loop thread only on the server side.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "ctl.h"
 #include "log.h"
 #include "loop.h"
-#include "vbd.h"
 
-struct blk_ctl {
+struct ctl {
 	struct loop *loop;
-	struct blk_ctx *ctx;
+	ctl_fn fn;
+	void *opaque;
 	int fd;
 	struct loop_source *src;
 	struct sockaddr_un addr;
 };
 
-static int socket_addr(const char *dir, struct sockaddr_un *a)
+static int socket_addr(const char *dir, const char *name, struct sockaddr_un *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->sun_family = AF_UNIX;
-	if ((size_t)snprintf(a->sun_path, sizeof(a->sun_path), "%s/%s", dir, BLK_CTL_SOCKET) >=
+	if ((size_t)snprintf(a->sun_path, sizeof(a->sun_path), "%s/%s", dir, name) >=
 	    sizeof(a->sun_path))
 		return -ENAMETOOLONG;
 	return 0;
@@ -47,14 +47,37 @@ static void write_all(int fd, const char *buf, size_t len)
 	}
 }
 
+/* Reads the command line (up to a newline, end of file or the timeout). */
+static void read_cmd(int fd, char cmd[static CTL_CMD_MAX])
+{
+	size_t len = 0;
+	char *nl;
+
+	while (len < CTL_CMD_MAX - 1) {
+		ssize_t n = read(fd, cmd + len, CTL_CMD_MAX - 1 - len);
+
+		if (n <= 0)
+			break;
+		len += n;
+		if (memchr(cmd, '\n', len))
+			break;
+	}
+	cmd[len] = '\0';
+	nl = strchr(cmd, '\n');
+	if (nl)
+		*nl = '\0';
+	if (!cmd[0])
+		strcpy(cmd, "status");
+}
+
 static void on_client(struct loop *l, int fd, uint32_t events, void *opaque)
 {
-	struct blk_ctl *ctl = opaque;
+	struct ctl *ctl = opaque;
 	struct timeval tv = { .tv_sec = 1 };
-	char *text = NULL;
+	char cmd[CTL_CMD_MAX], *text = NULL;
 	size_t len = 0;
 	FILE *f;
-	int c;
+	int c, r;
 
 	(void)l;
 	(void)events;
@@ -62,9 +85,13 @@ static void on_client(struct loop *l, int fd, uint32_t events, void *opaque)
 	if (c < 0)
 		return;
 	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	read_cmd(c, cmd);
 	f = open_memstream(&text, &len);
 	if (f) {
-		blk_ctx_status(ctl->ctx, f);
+		r = ctl->fn(cmd, f, ctl->opaque);
+		if (r < 0)
+			fprintf(f, "error: %s\n", strerror(-r));
 		fclose(f);
 		write_all(c, text, len);
 	}
@@ -72,17 +99,19 @@ static void on_client(struct loop *l, int fd, uint32_t events, void *opaque)
 	close(c);
 }
 
-int blk_ctl_new(struct loop *l, const char *dir, struct blk_ctx *c, struct blk_ctl **ret)
+int ctl_new(struct loop *l, const char *dir, const char *sockname, ctl_fn fn, void *opaque,
+	    struct ctl **ret)
 {
-	struct blk_ctl *ctl = calloc(1, sizeof(*ctl));
+	struct ctl *ctl = calloc(1, sizeof(*ctl));
 	int r;
 
 	if (!ctl)
 		return -ENOMEM;
 	ctl->loop = l;
-	ctl->ctx = c;
+	ctl->fn = fn;
+	ctl->opaque = opaque;
 	ctl->fd = -1;
-	r = socket_addr(dir, &ctl->addr);
+	r = socket_addr(dir, sockname, &ctl->addr);
 	if (r < 0)
 		goto err;
 	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -103,11 +132,11 @@ int blk_ctl_new(struct loop *l, const char *dir, struct blk_ctx *c, struct blk_c
 	return 0;
 err:
 	log_err_errno(r, "control socket %s", ctl->addr.sun_path);
-	blk_ctl_free(ctl);
+	ctl_free(ctl);
 	return r;
 }
 
-void blk_ctl_free(struct blk_ctl *ctl)
+void ctl_free(struct ctl *ctl)
 {
 	if (!ctl)
 		return;
@@ -119,14 +148,15 @@ void blk_ctl_free(struct blk_ctl *ctl)
 	free(ctl);
 }
 
-int blk_ctl_query(const char *dir, FILE *out)
+int ctl_query(const char *dir, const char *sockname, const char *cmd, FILE *out)
 {
 	struct sockaddr_un a;
 	char buf[4096];
+	bool failed = false;
 	ssize_t n;
 	int fd, r;
 
-	r = socket_addr(dir, &a);
+	r = socket_addr(dir, sockname, &a);
 	if (r < 0)
 		return r;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -137,9 +167,15 @@ int blk_ctl_query(const char *dir, FILE *out)
 		close(fd);
 		return r;
 	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
+	write_all(fd, cmd, strlen(cmd));
+	write_all(fd, "\n", 1);
+	shutdown(fd, SHUT_WR);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		fwrite(buf, 1, n, out);
-	r = n < 0 ? -errno : 0;
+		/* A failed command's answer ends in "error: ..." (ctl_new). */
+		failed = n >= 7 && (memmem(buf, n, "error: ", 7) != NULL);
+	}
+	r = n < 0 ? -errno : failed ? 1 : 0;
 	close(fd);
 	return r;
 }
