@@ -594,8 +594,18 @@ static void dev_changed(struct xb_device *d)
 
 static void frontend_watch(const char *path, void *opaque)
 {
-	(void)path;
-	dev_changed(opaque);
+	struct xb_device *d = opaque;
+	size_t n = strlen(d->fepath);
+	const char *node = path + n + 1;
+
+	/* The whole directory is watched when the driver wants its nodes. */
+	if (d->drv->drv->frontend_changed && !strncmp(path, d->fepath, n) && path[n] == '/' &&
+	    strcmp(node, "state")) {
+		if (d->state == XenbusStateConnected && d->connected)
+			d->drv->drv->frontend_changed(d, node);
+		return;
+	}
+	dev_changed(d);
 }
 
 static struct xb_device *find_device(struct xb_drv *drv, domid_t feid, unsigned int devid)
@@ -751,7 +761,10 @@ static void dev_try_create(struct xb_drv *drv, domid_t feid, unsigned int devid)
 		return;
 	}
 	dev_classify(d);
-	r = store_path(why, sizeof(why), "%s/state", d->fepath);
+	if (drv->drv->frontend_changed)
+		r = store_path(why, sizeof(why), "%s", d->fepath);
+	else
+		r = store_path(why, sizeof(why), "%s/state", d->fepath);
 	if (r == 0)
 		r = store_watch(b->watcher, why, frontend_watch, d, &d->fe_watch);
 	if (r < 0) {

@@ -79,6 +79,15 @@ struct xb_driver {
 	 * -> Closing -> Closed) and the frontend has to reconnect.
 	 */
 	int (*reattach)(struct xb_device *d);
+	/*
+	 * Optional: a node of the frontend's directory changed while the
+	 * device is Connected (`node` relative to it, e.g.
+	 * "request-multicast-control"; never "state"). With this callback the
+	 * device's one watch covers the whole frontend directory instead of
+	 * its `state` node, so it costs no extra watch (Xen's per-domain
+	 * watch quota). Events are merged and may be spurious.
+	 */
+	void (*frontend_changed)(struct xb_device *d, const char *node);
 };
 
 /* Creates the bus; the bus does not own loop or xs. */

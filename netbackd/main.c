@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * netbackd: options, the DPDK EAL and packet pools, the switch, the
+ * data-path workers, the uplinks, the xenbus bus with the vif driver, the
+ * control socket (status, MAC table, capture), signals and sd_notify
+ * (READY=1 after the first scan, which reattaches every vif a dead
+ * predecessor left Connected; STATUS=, WATCHDOG=1, STOPPING=1). Nothing
+ * else: the work is in vif.c, vifq.c, sw.c, worker.c and ports.c.
+ *
+ * Which Xen it talks to is decided at link time (xen_ops_default): the real
+ * libraries for netbackd, xensim for netbackd-sim.
+ *
+ * Exit codes: 0 clean stop, 1 start-up failure, 2 bad options or config.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <rte_mbuf.h>
+
+#include "capture.h"
+#include "config.h"
+#include "ctl.h"
+#include "ddom-config.h"
+#include "eal.h"
+#include "log.h"
+#include "loop.h"
+#include "notify.h"
+#include "pkt.h"
+#include "ports.h"
+#include "store.h"
+#include "sw.h"
+#include "vif.h"
+#include "worker.h"
+#include "xenbus.h"
+
+struct daemon {
+	const struct nb_config *cfg;
+	bool eal;
+	struct rte_mempool *pool, *indirect;
+	struct sw *sw;
+	struct nb_workers *workers;
+	struct nb_uplinks *uplinks;
+	struct loop *loop;
+	struct xs_handle *xs;
+	struct nb_ctx *ctx;
+	struct xb_bus *bus;
+	struct ctl *ctl;
+	struct loop_source *sig[2];
+	struct loop_source *watchdog;
+};
+
+static const char *runtime_dir(const struct nb_config *cfg)
+{
+	const char *e = getenv("RUNTIME_DIRECTORY");
+
+	if (cfg->runtime_dir[0])
+		return cfg->runtime_dir;
+	if (e && *e && !strchr(e, ':'))
+		return e;
+	return "/run/netbackd";
+}
+
+static void on_stop(struct loop *l, void *opaque)
+{
+	(void)opaque;
+	log_info("stopping");
+	loop_quit(l, 0);
+}
+
+static void on_change(void *opaque)
+{
+	struct daemon *dm = opaque;
+
+	notify_status("%u vif(s) connected, %u uplink(s)", nb_ctx_connected(dm->ctx),
+		      nb_uplinks_count(dm->uplinks));
+}
+
+static void status(struct daemon *dm, FILE *out)
+{
+	nb_ctx_status(dm->ctx, out);
+	nb_uplinks_status(dm->uplinks, out);
+	for (unsigned i = 0; i < SW_MAX_PORTS; i++) {
+		struct sw_port *p = sw_port_get(dm->sw, i);
+
+		if (!p)
+			continue;
+		fprintf(out, "port %s:", p->name);
+		for (int k = 0; k < SW_CNT__MAX; k++)
+			fprintf(out, " %s=%llu", sw_cnt_names[k],
+				(unsigned long long)atomic_load(&p->cnt[k]));
+		fputc('\n', out);
+	}
+	fprintf(out, "switch: macs=%u\n", sw_mac_count(dm->sw));
+	for (unsigned i = 0; i < nb_workers_count(dm->workers); i++) {
+		struct nb_worker_stats st;
+
+		nb_worker_stats(nb_workers_get(dm->workers, i), &st);
+		fprintf(out, "worker %u: pollables=%u passes=%llu sleeps=%llu wakeups=%llu "
+			     "kicks=%llu\n", i, st.pollables, (unsigned long long)st.passes,
+			(unsigned long long)st.sleeps, (unsigned long long)st.wakeups,
+			(unsigned long long)st.kicks);
+	}
+	fprintf(out, "mbufs: free=%u of %u\n", rte_mempool_avail_count(dm->pool),
+		dm->cfg->mbufs);
+}
+
+static int on_ctl(const char *cmd, FILE *out, void *opaque)
+{
+	struct daemon *dm = opaque;
+
+	if (!strcmp(cmd, "status")) {
+		status(dm, out);
+		return 0;
+	}
+	if (!strcmp(cmd, "macs")) {
+		sw_dump_macs(dm->sw, out);
+		return 0;
+	}
+	if (!strncmp(cmd, "capture ", 8))
+		return nb_ctx_capture(dm->ctx, dm->workers, cmd + 8, out);
+	return -EOPNOTSUPP;
+}
+
+static int self_domid(struct xs_handle *xs, domid_t *ret)
+{
+	uint64_t v;
+	int r = store_read_uint(xs, XBT_NULL, "domid", DOMID_FIRST_RESERVED - 1, STORE_NO_DEFAULT,
+				&v);
+
+	if (r < 0)
+		return r;
+	*ret = (domid_t)v;
+	return 0;
+}
+
+/* DPDK: the EAL, the packet pools, the switch, the workers, the uplinks. */
+static int start_dataplane(struct daemon *dm)
+{
+	const struct nb_config *cfg = dm->cfg;
+	struct nb_workers_cfg wc = { 0 };
+	char why[512];
+	int r;
+
+	r = nb_eal_init("netbackd", cfg->eal, cfg->mem_mb, why, sizeof(why));
+	if (r < 0)
+		return log_err_errno(r, "cannot start DPDK: %s", why);
+	dm->eal = true;
+	dm->pool = nb_pool_create("nb_pkts", cfg->mbufs, 256);
+	/* Indirect mbufs for software segmentation (rte_gso): no data room. */
+	dm->indirect = rte_pktmbuf_pool_create("nb_indirect", cfg->mbufs, 256, 0, 0,
+					       SOCKET_ID_ANY);
+	if (!dm->pool || !dm->indirect)
+		return log_err_errno(-ENOMEM, "cannot allocate %u packet buffers (--mbufs, --mem-mb)",
+				     cfg->mbufs);
+	r = sw_new(cfg->mac_table, cfg->mac_age, dm->pool, &dm->sw);
+	if (r < 0)
+		return log_err_errno(r, "cannot create the switch");
+	wc.ops = &xen_ops_default;
+	wc.count = cfg->workers;
+	wc.poll_us = cfg->poll_us;
+	wc.sw = dm->sw;
+	wc.pool = dm->pool;
+	wc.indirect = dm->indirect;
+	r = nb_workers_start(&wc, &dm->workers);
+	if (r < 0)
+		return r;
+	return nb_uplinks_open(cfg, dm->pool, dm->sw, dm->workers, &dm->uplinks);
+}
+
+static int start(struct daemon *dm)
+{
+	const struct nb_config *cfg = dm->cfg;
+	const char *dir = runtime_dir(cfg);
+	const struct xb_driver *drv[1];
+	struct nb_ctx_cfg cc;
+	domid_t self;
+	int r;
+
+	signal(SIGPIPE, SIG_IGN);
+	r = loop_new(&dm->loop);
+	if (r < 0)
+		return log_err_errno(r, "cannot create the event loop");
+	r = loop_add_signal(dm->loop, SIGTERM, on_stop, dm, &dm->sig[0]);
+	if (!r)
+		r = loop_add_signal(dm->loop, SIGINT, on_stop, dm, &dm->sig[1]);
+	if (r < 0)
+		return log_err_errno(r, "cannot handle signals");
+	r = start_dataplane(dm);
+	if (r < 0)
+		return r;
+	dm->xs = xs_open(0);
+	if (!dm->xs)
+		return log_err_errno(-errno, "cannot connect to xenstore");
+	r = self_domid(dm->xs, &self);
+	if (r < 0)
+		return log_err_errno(r, "cannot read our domain id (xenstore node 'domid')");
+	cc = (struct nb_ctx_cfg){ .cfg = cfg, .ops = &xen_ops_default, .workers = dm->workers,
+				  .sw = dm->sw, .pool = dm->pool };
+	r = nb_ctx_new(&cc, &dm->ctx);
+	if (r < 0)
+		return log_err_errno(r, "cannot open the Xen grant and event-channel devices");
+	r = nb_ctx_attach_loop(dm->ctx, dm->loop);
+	if (r < 0)
+		return log_err_errno(r, "cannot watch the control rings' event channels");
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return log_err_errno(-errno, "cannot create %s", dir);
+	r = nb_ctx_set_state_dir(dm->ctx, dir);
+	if (r < 0)
+		return log_err_errno(r, "runtime directory %s", dir);
+	nb_ctx_on_change(dm->ctx, on_change, dm);
+	drv[0] = nb_ctx_driver(dm->ctx);
+	r = xb_bus_new(dm->loop, dm->xs, self, drv, 1, &dm->bus);
+	if (r < 0)
+		return log_err_errno(r, "cannot create the xenbus bus");
+	r = ctl_new(dm->loop, dir, NB_CTL_SOCKET, on_ctl, dm, &dm->ctl);
+	if (r < 0)
+		return r;
+	r = xb_bus_start(dm->bus);
+	if (r < 0)
+		return log_err_errno(r, "cannot watch the backend directory");
+	r = notify_watchdog_start(dm->loop, &dm->watchdog);
+	if (r < 0)
+		return log_err_errno(r, "cannot start the watchdog timer");
+	log_info("netbackd %s serving domain %u: %u worker(s), %u uplink(s), control socket in %s",
+		 DDOM_VERSION, self, cfg->workers, nb_uplinks_count(dm->uplinks), dir);
+	notify_ready();
+	on_change(dm);
+	return 0;
+}
+
+static void stop(struct daemon *dm)
+{
+	if (dm->loop)
+		notify_stopping();
+	/* The guests stay Connected in xenstore: the next run reattaches. */
+	if (dm->ctx)
+		nb_ctx_keep_state(dm->ctx);
+	xb_bus_free(dm->bus);
+	ctl_free(dm->ctl);
+	nb_ctx_free(dm->ctx);
+	if (dm->xs)
+		xs_close(dm->xs);
+	nb_uplinks_close(dm->uplinks);
+	nb_workers_stop(dm->workers);
+	sw_free(dm->sw);
+	rte_mempool_free(dm->indirect);
+	rte_mempool_free(dm->pool);
+	for (unsigned i = 0; i < 2; i++)
+		loop_remove(dm->loop, dm->sig[i]);
+	loop_remove(dm->loop, dm->watchdog);
+	loop_free(dm->loop);
+	if (dm->eal)
+		nb_eal_fini();
+}
+
+/* The client side: --status, --mac-table, --capture. */
+static int client(const struct nb_config *cfg)
+{
+	char cmd[CTL_CMD_MAX];
+	int r;
+
+	if (cfg->capture[0][0])
+		snprintf(cmd, sizeof(cmd), "capture %s %s", cfg->capture[0], cfg->capture[1]);
+	else
+		snprintf(cmd, sizeof(cmd), "%s", cfg->status ? "status" : "macs");
+	r = ctl_query(runtime_dir(cfg), NB_CTL_SOCKET, cmd, stdout);
+	if (r < 0)
+		fprintf(stderr, "netbackd: cannot reach the daemon in %s: %s\n", runtime_dir(cfg),
+			strerror(-r));
+	return r ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct nb_config cfg;
+	struct daemon dm = { .cfg = &cfg };
+	char err[1024];
+	int r;
+
+	log_init("netbackd");
+	nb_config_defaults(&cfg);
+	if (nb_config_parse_args(&cfg, argc, argv, err, sizeof(err)) < 0) {
+		fprintf(stderr, "netbackd: %s\nTry 'netbackd --help'.\n", err);
+		return 2;
+	}
+	if (cfg.help) {
+		fputs(nb_config_usage(), stdout);
+		return 0;
+	}
+	if (cfg.version) {
+		printf("netbackd %s\n", DDOM_VERSION);
+		return 0;
+	}
+	if (cfg.status || cfg.mac_table_cmd || cfg.capture[0][0])
+		return client(&cfg);
+	log_set_max_level(cfg.log_level);
+	r = start(&dm);
+	if (r == 0)
+		r = loop_run(dm.loop);
+	else
+		notify_errno(r);
+	stop(&dm);
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Uplinks on the switch (see ports.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "offload.h"
+#include "pkt.h"
+#include "ports.h"
+#include "sw.h"
+#include "uplink.h"
+#include "worker.h"
+
+#define RX_BURST 32
+/* Without RX interrupts a sleeping worker looks at the device this often. */
+#define NO_INTR_POLL_NS 1000000ull
+
+struct rxq {
+	struct nb_pollable pl;		/* first */
+	struct up *up;
+	unsigned q;
+	bool armed;
+	struct nb_worker *w;
+};
+
+struct up {
+	struct nb_uplink *dev;
+	struct sw_port port;
+	unsigned nrx;
+	struct rxq rx[NB_WORKERS_CAP];
+};
+
+struct nb_uplinks {
+	struct nb_workers *ws;
+	struct sw *sw;
+	unsigned n;
+	struct up up[NB_UPLINKS_CAP];
+};
+
+static unsigned rx_poll(struct nb_pollable *p, struct nb_worker *w)
+{
+	struct rxq *r = (struct rxq *)p;
+	struct rte_mbuf *pkts[RX_BURST];
+	uint16_t n;
+
+	if (r->armed) {
+		nb_uplink_intr_arm(r->up->dev, r->q, false);
+		r->armed = false;
+	}
+	n = nb_uplink_rx(r->up->dev, r->q, pkts, RX_BURST);
+	for (uint16_t i = 0; i < n; i++) {
+		pkts[i]->port = r->up->port.id;
+		/* pkt.h: nothing is left for an egress on what a NIC gave us. */
+		pkts[i]->ol_flags &= ~NB_TX_OFFLOAD_MASK;
+	}
+	if (n)
+		nb_worker_switch(w, pkts, n);
+	return n;
+}
+
+static bool rx_arm(struct nb_pollable *p, struct nb_worker *w, uint64_t *wake_ns)
+{
+	struct rxq *r = (struct rxq *)p;
+
+	if (r->pl.fd < 0) {
+		uint64_t t = nb_worker_now(w) + NO_INTR_POLL_NS;
+
+		if (t < *wake_ns)
+			*wake_ns = t;
+		return false;
+	}
+	if (nb_uplink_intr_arm(r->up->dev, r->q, true) == 0)
+		r->armed = true;
+	return false;
+}
+
+static int rx_attach(struct nb_pollable *p, struct nb_worker *w)
+{
+	((struct rxq *)p)->w = w;
+	return 0;
+}
+
+static void up_egress(struct sw_port *p, void *ctx, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct up *u = p->opaque;
+	struct nb_worker *w = ctx;
+
+	nb_uplink_tx(u->dev, nb_worker_index(w), nb_worker_offload(w), pkts, n);
+}
+
+static void close_one(struct nb_uplinks *us, struct up *u)
+{
+	sw_port_remove(us->sw, &u->port);
+	nb_workers_sync(us->ws);
+	for (unsigned q = 0; q < u->nrx; q++)
+		if (u->rx[q].w)
+			nb_worker_detach(u->rx[q].w, &u->rx[q].pl);
+	nb_uplink_close(u->dev);
+	u->dev = NULL;
+}
+
+static int open_one(struct nb_uplinks *us, struct up *u, const char *devargs,
+		    struct rte_mempool *pool)
+{
+	unsigned nw = nb_workers_count(us->ws);
+	struct nb_uplink_cfg uc = {
+		.devargs = devargs,
+		.nqueues = nw,
+		.mtu = 9000,
+		.pool = pool,
+		.rx_desc = 1024,
+		.tx_desc = 1024,
+	};
+	char why[256];
+	int r;
+
+	r = nb_uplink_open(&uc, &u->dev, why, sizeof(why));
+	if (r < 0)
+		return log_err_errno(r, "uplink %s: %s", devargs, why);
+	u->port.kind = SW_UPLINK;
+	u->port.egress = up_egress;
+	u->port.opaque = u;
+	snprintf(u->port.name, sizeof(u->port.name), "uplink %s", nb_uplink_name(u->dev));
+	r = sw_port_add(us->sw, &u->port);
+	if (r < 0)
+		return log_err_errno(r, "uplink %s: no free switch port", devargs);
+	u->nrx = nb_uplink_nqueues(u->dev) < nw ? nb_uplink_nqueues(u->dev) : nw;
+	for (unsigned q = 0; q < u->nrx; q++) {
+		struct rxq *rq = &u->rx[q];
+
+		rq->up = u;
+		rq->q = q;
+		rq->pl.poll = rx_poll;
+		rq->pl.arm = rx_arm;
+		rq->pl.attach = rx_attach;
+		rq->pl.fd = nb_uplink_intr_fd(u->dev, q);
+		r = nb_worker_attach(nb_workers_get(us->ws, q), &rq->pl);
+		if (r < 0)
+			return log_err_errno(r, "uplink %s: queue %u", devargs, q);
+	}
+	log_info("uplink %s: %u queue(s), link %s, offloads 0x%x%s", nb_uplink_name(u->dev),
+		 u->nrx, nb_uplink_link_up(u->dev) ? "up" : "down", nb_uplink_caps(u->dev),
+		 u->rx[0].pl.fd < 0 ? ", no RX interrupts (polled every 1 ms when idle)" : "");
+	return 0;
+}
+
+int nb_uplinks_open(const struct nb_config *cfg, struct rte_mempool *pool, struct sw *sw,
+		    struct nb_workers *ws, struct nb_uplinks **ret)
+{
+	struct nb_uplinks *us = calloc(1, sizeof(*us));
+	int r;
+
+	if (!us)
+		return -ENOMEM;
+	us->ws = ws;
+	us->sw = sw;
+	for (unsigned i = 0; i < cfg->nuplinks; i++) {
+		r = open_one(us, &us->up[i], cfg->uplinks[i], pool);
+		us->n = i + 1;
+		if (r < 0) {
+			nb_uplinks_close(us);
+			return r;
+		}
+	}
+	*ret = us;
+	return 0;
+}
+
+void nb_uplinks_close(struct nb_uplinks *us)
+{
+	if (!us)
+		return;
+	for (unsigned i = 0; i < us->n; i++)
+		if (us->up[i].dev)
+			close_one(us, &us->up[i]);
+	free(us);
+}
+
+unsigned nb_uplinks_count(const struct nb_uplinks *us)
+{
+	return us ? us->n : 0;
+}
+
+void nb_uplinks_status(struct nb_uplinks *us, FILE *out)
+{
+	for (unsigned i = 0; us && i < us->n; i++) {
+		struct up *u = &us->up[i];
+		struct nb_uplink_stats st;
+
+		if (!u->dev)
+			continue;
+		nb_uplink_stats(u->dev, &st);
+		fprintf(out, "%s: link=%s queues=%u offloads=0x%x rx=%llu tx=%llu tx-drop=%llu\n",
+			u->port.name, nb_uplink_link_up(u->dev) ? "up" : "down", u->nrx,
+			nb_uplink_caps(u->dev), (unsigned long long)st.rx_pkts,
+			(unsigned long long)st.tx_pkts, (unsigned long long)st.tx_drops);
+	}
+}
