@@ -479,8 +479,9 @@ static void rx_refill(struct vifq *q)
 					q->rx_pend + q->rx_np, (uint16_t)(RX_PENDING - q->rx_np), &st);
 		q->rx_np += got;
 	}
-	if (st.dropped)
-		cnt_add(q, VQ_CNT_RX_DROP_OFFLOAD, st.dropped);
+	if (st.drop_bad + st.drop_too_long + st.drop_nomem + st.drop_no_room)
+		cnt_add(q, VQ_CNT_RX_DROP_OFFLOAD,
+			st.drop_bad + st.drop_too_long + st.drop_nomem + st.drop_no_room);
 }
 
 static unsigned rx_data_slots(const struct vifq *q, const struct rte_mbuf *m)

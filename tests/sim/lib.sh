@@ -24,6 +24,7 @@ SIM_PIDS=()
 SIM_MOUNTS=()
 SIM_LOOPS=()
 SIM_DMS=()
+SIM_CLEANUP=()	# shell commands run at exit (network namespaces ...)
 SIM_VERIFIED=0
 BF_TIMEOUT=${BF_TIMEOUT:-20}
 
@@ -46,10 +47,16 @@ sim_cleanup() {
 	for p in "${SIM_MOUNTS[@]}"; do
 		umount "$p" 2>/dev/null
 	done
-	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -s "$SIM_TMP/blkbackd.log" ]; then
-		echo "---- blkbackd log (last 60 lines) ----" >&2
-		tail -n 60 "$SIM_TMP/blkbackd.log" >&2
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+		for p in "$SIM_TMP"/*.log; do
+			[ -s "$p" ] || continue
+			echo "---- ${p##*/} (last 60 lines) ----" >&2
+			tail -n 60 "$p" >&2
+		done
 	fi
+	for p in "${SIM_CLEANUP[@]}"; do
+		eval "$p" 2>/dev/null
+	done
 	rm -rf "$SIM_TMP"
 	exit "$rc"
 }

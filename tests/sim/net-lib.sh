@@ -1,0 +1,131 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Helpers for the net scenarios of the sim suite, on top of lib.sh (the
+# simulated host, cleanup, waits, JSON assertions).
+#
+# A scenario runs netbackd-sim in the driver domain (its log in
+# $SIM_TMP/netbackd.log), attaches vifs to guests with xl's vif spec, and
+# drives them with netfront-sim: as a packet generator/verifier, or bridged
+# to a TAP device inside a network namespace of its own so that Linux's
+# TCP/IP stack runs over the rings. Namespaces are named after the
+# scenario's temporary directory and removed at exit.
+#
+# Environment (tests/sim/meson.build): NETBACKD_SIM, NETFRONT_SIM besides
+# lib.sh's.
+
+: "${NETBACKD_SIM:?}" "${NETFRONT_SIM:?}"
+. "$(dirname "$0")/lib.sh"
+
+NB_PID=
+NS_PREFIX=nbt$$
+NF_TIMEOUT=${NF_TIMEOUT:-30}
+
+need_root_net() {
+	[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, TAP)"
+	[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+	ip netns add "${NS_PREFIX}probe" 2>/dev/null || skip "cannot create network namespaces"
+	ip netns del "${NS_PREFIX}probe"
+}
+
+# netbackd_start ARGS...: netbackd-sim in the driver domain, foreground.
+netbackd_start() {
+	# shellcheck disable=SC2086 # the wrapper is a command line
+	"$XENSIM" exec "$H" "$DD" -- ${NETBACKD_WRAPPER:-} "$NETBACKD_SIM" \
+		--runtime-dir "$SIM_TMP/run" "$@" 2>>"$SIM_TMP/netbackd.log" &
+	NB_PID=$!
+	SIM_PIDS+=("$NB_PID")
+	wait_for 30 test -S "$SIM_TMP/run/netbackd.sock" || fail "netbackd-sim did not start"
+	say "netbackd-sim up"
+}
+
+# netbackd_kill SIG: signals netbackd-sim itself and waits for it (NB_RC).
+netbackd_kill() {
+	local pid
+	pid=$(pgrep -P "$NB_PID" | head -n 1) || fail "no netbackd-sim under pid $NB_PID"
+	kill -"$1" "$pid"
+	wait "$NB_PID"
+	NB_RC=$?
+	say "netbackd-sim $pid stopped by SIG$1 (exit $NB_RC)"
+}
+
+nb_status() { "$NETBACKD_SIM" --status --runtime-dir "$SIM_TMP/run" 2>/dev/null; }
+
+# nb_counter GUEST DEVID NAME...: the sum of the named counters of that vif.
+nb_counter() {
+	local g=$1 d=$2
+	shift 2
+	nb_status | awk -v dev="vif $g/$d:" -v names=" $* " '
+		index($0, dev) == 1 { f = 1; next }
+		f { for (i = 1; i <= NF; i++) { split($i, a, "=")
+			if (index(names, " " a[1] " ")) n += a[2] }
+		    print n + 0; exit }'
+}
+
+nb_connected() { nb_status | grep -q "^vif $1/$2: Connected"; }
+
+vbe_path() { echo "/local/domain/$DD/backend/vif/$1/$2"; }
+
+# vif_attach GUEST MAC [SPEC-ITEMS...]: xl's vif spec with backend = the
+# driver domain; then what the vif hotplug script reports on success.
+# Prints the devid.
+vif_attach() {
+	local g=$1 mac=$2 devid
+	shift 2
+	devid=$(timeout 30 "$XENSIM" network-attach "$H" "$g" "backend=dd" "mac=$mac" "$@" --wait) ||
+		fail "network-attach $mac to $g (backend never reached InitWait)"
+	xs_dd write "$(vbe_path "$g" "$devid")/hotplug-status" connected
+	say "attached vif $g/$devid mac $mac $*"
+	echo "$devid"
+}
+
+# nf GUEST DEVID ARGS...: netfront-sim with --json; the JSON line goes to
+# ${NF_OUT:-$SIM_TMP/last.json} and stderr; returns its status.
+nf() {
+	local g=$1 d=$2 out=${NF_OUT:-$SIM_TMP/last.json} rc
+	shift 2
+	timeout $((NF_TIMEOUT * 4 + 60)) "$XENSIM" exec "$H" "$g" -- "$NETFRONT_SIM" \
+		--vif "$d" --timeout "$NF_TIMEOUT" --json "$@" >"$out"
+	rc=$?
+	echo "netfront dom$g vif $d $*: exit $rc" >&2
+	cat "$out" >&2
+	return $rc
+}
+
+# nf_bg OUT GUEST DEVID ARGS...: the same in the background (NF_PID).
+nf_bg() {
+	local out=$1 g=$2 d=$3
+	shift 3
+	"$XENSIM" exec "$H" "$g" -- "$NETFRONT_SIM" --vif "$d" --timeout "$NF_TIMEOUT" --json \
+		"$@" >"$out" 2>>"$SIM_TMP/netfront.log" &
+	NF_PID=$!
+	SIM_PIDS+=("$NF_PID")
+}
+
+nf_wait() {
+	local rc
+	wait "$1"
+	rc=$?
+	echo "netfront ($3): exit $rc" >&2
+	cat "$2" >&2
+	[ "$rc" = 0 ] || fail "$3 failed"
+}
+
+# ns_guest NAME GUEST DEVID IP/PREFIX [NETFRONT-ARGS...]: a network
+# namespace NAME whose eth1 is netfront-sim's TAP on that vif, up with IP.
+ns_guest() {
+	local ns=$NS_PREFIX$1 g=$2 d=$3 ip=$4
+	shift 4
+	ip netns add "$ns" || fail "ip netns add $ns"
+	SIM_CLEANUP+=("ip netns del $ns")
+	ip netns exec "$ns" "$XENSIM" exec "$H" "$g" -- "$NETFRONT_SIM" --vif "$d" \
+		--tap eth1 "$@" 2>>"$SIM_TMP/netfront-$1.log" &
+	SIM_PIDS+=("$!")
+	wait_for 30 ip netns exec "$ns" ip link show eth1 >/dev/null 2>&1 ||
+		fail "netfront's TAP did not appear in $ns"
+	ip netns exec "$ns" ip addr add "$ip" dev eth1 || fail "address on $ns"
+	ip netns exec "$ns" ip link set lo up
+	ip netns exec "$ns" ip link set eth1 up || fail "eth1 up in $ns"
+	say "namespace $ns: eth1 = vif $g/$d, $ip"
+}
+
+# in_ns NAME CMD...: runs CMD in namespace NAME.
+in_ns() { local ns=$NS_PREFIX$1; shift; ip netns exec "$ns" "$@"; }

@@ -1,0 +1,52 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# sim/net-uplink: a guest reaches an uplink. netbackd-sim runs inside a
+# network namespace ("up", the outside world) with `--uplink
+# net_tap0,iface=nbup`: DPDK's TAP PMD creates the kernel interface nbup
+# there, which gets 10.12.0.254. The guest's netfront is bridged to a TAP in
+# its own namespace with 10.12.0.1. Ping both ways, a checksummed 128 MiB
+# TCP transfer each way between Linux's stacks on both sides of netbackd,
+# and the uplink's counters.
+. "$(dirname "$0")/net-lib.sh"
+
+MAC_A=00:16:3e:00:01:0a
+need_root_net
+sim_up
+A=$(sim_guest ga)
+NSU=${NS_PREFIX}up
+ip netns add "$NSU" || fail "ip netns add"
+SIM_CLEANUP+=("ip netns del $NSU")
+ip netns exec "$NSU" "$XENSIM" exec "$H" "$DD" -- "$NETBACKD_SIM" --runtime-dir "$SIM_TMP/run" \
+	--uplink net_tap0,iface=nbup 2>>"$SIM_TMP/netbackd.log" &
+NB_PID=$!
+SIM_PIDS+=("$NB_PID")
+wait_for 30 test -S "$SIM_TMP/run/netbackd.sock" || fail "netbackd-sim did not start"
+ip netns exec "$NSU" ip addr add 10.12.0.254/24 dev nbup || fail "address on nbup"
+ip netns exec "$NSU" ip link set nbup up
+ip netns exec "$NSU" ip link set lo up
+DA=$(vif_attach "$A" "$MAC_A")
+ns_guest a "$A" "$DA" 10.12.0.1/24
+in_ns a ping -c 3 -W 5 10.12.0.254 >&2 || fail "ping guest -> uplink"
+ip netns exec "$NSU" ping -c 3 -W 5 10.12.0.1 >&2 || fail "ping uplink -> guest"
+
+xfer_ns() {	# xfer_ns FROM-NS TO-NS TO-IP MIB (full namespace names)
+	local port=$((6000 + RANDOM % 1000)) srv
+	ip netns exec "$2" python3 "$(dirname "$0")/tcpxfer.py" serve "$port" --timeout 60 \
+		>"$SIM_TMP/srv.json" 2>"$SIM_TMP/srv.err" &
+	srv=$!
+	wait_for 10 grep -q listening "$SIM_TMP/srv.err" || fail "server did not listen"
+	ip netns exec "$1" python3 "$(dirname "$0")/tcpxfer.py" send "$3" "$port" "$4" \
+		--timeout 60 >"$SIM_TMP/cli.json" || fail "TCP send $1 -> $2"
+	wait "$srv" || fail "TCP receive $1 -> $2"
+	python3 -c 'import json,sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+sys.exit(0 if a["bytes"] == b["bytes"] == '"$4"' << 20 and a["sha256"] == b["sha256"] else 1)' \
+		"$SIM_TMP/cli.json" "$SIM_TMP/srv.json" || fail "TCP $1 -> $2: data differ"
+	say "TCP $1 -> $2: $4 MiB verified ($(jget mbit_s "$SIM_TMP/srv.json") Mbit/s)"
+	SIM_VERIFIED=$((SIM_VERIFIED + ($4 << 20)))
+}
+xfer_ns "${NS_PREFIX}a" "$NSU" 10.12.0.254 128
+xfer_ns "$NSU" "${NS_PREFIX}a" 10.12.0.1 128
+nb_status >&2
+nb_status | grep -q "^uplink net_tap0: link=up" || fail "the uplink is not listed as up"
+sim_report
