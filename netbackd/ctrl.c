@@ -151,7 +151,10 @@ static bool in_ipv4(const uint8_t *ip, size_t len, struct hash_in *in)
  * IPv6 (netif.h: Packet[8..39], then the ports), past hop-by-hop (0),
  * routing (43) and destination-options (60) headers, as Linux's flow
  * dissector; a fragment header (44) or anything cut short leaves L3 only.
+ * At most IPV6_EXT_MAX extension headers: Linux net/core/flow_dissector.c
+ * MAX_FLOW_DISSECT_HDRS (15) headers in all, the IPv6 one counted.
  */
+#define IPV6_EXT_MAX 14
 static bool in_ipv6(const uint8_t *ip, size_t len, struct hash_in *in)
 {
 	unsigned nh, hops;
@@ -163,7 +166,7 @@ static bool in_ipv6(const uint8_t *ip, size_t len, struct hash_in *in)
 	in->l3len = 32;
 	in->l4 = false;
 	nh = ip[6];
-	for (hops = 0; hops < 8 && (nh == 0 || nh == 43 || nh == 60); hops++) {
+	for (hops = 0; hops < IPV6_EXT_MAX && (nh == 0 || nh == 43 || nh == 60); hops++) {
 		if (len < off + 2)
 			return true;
 		nh = ip[off];
