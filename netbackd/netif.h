@@ -62,7 +62,9 @@ struct nb_tx_pkt {
 	 * length (the total minus the others), not the packet's total. On OK
 	 * every fragment has offset + size <= XEN_PAGE_SIZE; a size may be 0
 	 * (netback accepts empty fragments; the caller skips them), and the
-	 * sizes add up to len, which is at least ETH_HLEN (14).
+	 * sizes add up to len. frag[0].size is at least ETH_HLEN (14):
+	 * netback checks the first slot's own size, so the Ethernet header is
+	 * always in frag[0]. A multicast-control request has nfrags 0.
 	 */
 	struct netif_tx_request frag[NB_TX_MAX_FRAGS];
 	/*
