@@ -595,3 +595,34 @@ bool nb_mcast_match(const struct nb_mcast *m, const uint8_t addr[6])
 			return true;
 	return false;
 }
+
+/* ---- state kept across a restart (vif.h nb_vif_persist) ---- */
+
+int nb_hash_restore(struct nb_hash *h, unsigned nqueues)
+{
+	unsigned i;
+
+	if (LOAD(h->alg) > XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ ||
+	    (LOAD(h->flags) & ~(uint32_t)NB_HASH_TYPES_ALL) ||
+	    LOAD(h->size) > NB_HASH_MAPPING_MAX)
+		return -EBADMSG;
+	for (i = 0; i < NB_HASH_MAPPING_MAX; i++)
+		if (LOAD(h->mapping[i]) >= (nqueues ? nqueues : 1))
+			return -EBADMSG;
+	return 0;
+}
+
+int nb_mcast_restore(struct nb_mcast *m)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < NB_MCAST_MAX; i++) {
+		uint64_t v = LOAD(m->entry[i]);
+
+		if (v && (v >> 48) != 1)
+			return -EBADMSG;
+		n += v != 0;
+	}
+	m->count = n;
+	return 0;
+}

@@ -184,4 +184,14 @@ void nb_mcast_del(struct nb_mcast *m, const uint8_t addr[6]);
  * PACKET_MULTICAST only). */
 bool nb_mcast_match(const struct nb_mcast *m, const uint8_t addr[6]);
 
+/*
+ * A hash state or filter found in a restarted daemon's state file (vif.h):
+ * 0 when every field is one this module could have stored (algorithm,
+ * types, size, every mapping entry < nqueues; entries in the filter's
+ * format, whose count is recomputed), -EBADMSG otherwise. Writer's thread,
+ * before any reader starts.
+ */
+int nb_hash_restore(struct nb_hash *h, unsigned nqueues);
+int nb_mcast_restore(struct nb_mcast *m);
+
 #endif

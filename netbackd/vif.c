@@ -438,7 +438,7 @@ static int state_check(struct vif *v, const struct queue_refs *qr)
 	    memcmp(st->ring_refs, id.ring_refs, sizeof(id.ring_refs)) ||
 	    memcmp(st->ports, id.ports, sizeof(id.ports)))
 		return -ESTALE;
-	return nb_hash_check(&st->hash, v->v.nqueues) ?: nb_mcast_check(&st->mcast);
+	return nb_hash_restore(&st->hash, v->v.nqueues) ?: nb_mcast_restore(&st->mcast);
 }
 
 /* ---------------------------------------------------- switch egress */
@@ -468,7 +468,7 @@ static unsigned pick_queue(struct nb_vif *v, struct rte_mbuf *m)
 	if (atomic_load_explicit(&v->hash_on, memory_order_relaxed) &&
 	    nb_hash_frame(&v->st->hash, rte_pktmbuf_mtod(m, const uint8_t *),
 			  rte_pktmbuf_data_len(m), &h, &type))
-		return nb_hash_queue(&v->st->hash, h) % v->nqueues;
+		return nb_hash_select(&v->st->hash, h, v->nqueues);
 	return flow_hash(m) % v->nqueues;
 }
 
@@ -721,6 +721,7 @@ static int do_connect(struct xb_device *d, bool reattach)
 	} else {
 		state_id(v, qr, v->v.st);
 		nb_hash_init(&v->v.st->hash);
+		nb_mcast_init(&v->v.st->mcast);
 	}
 	r = fatal_source(d, v);
 	if (!r)
