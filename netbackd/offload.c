@@ -17,10 +17,12 @@
  * the copy segmenter below for IPv6 and for egresses without chains (each
  * segment then is one mbuf when header + MSS fit its data room).
  *
- * IPv6 with extension headers: 22.11's rte_ipv6_phdr_cksum and
- * rte_ipv6_udptcp_cksum_mbuf take the length from payload_len and the
- * protocol from the fixed header (their doc: "must not be followed by
- * extension headers"), so for l3_len > 40 the pseudo-header is summed here.
+ * Checksums: DPDK's pseudo-header helpers; the sum over the data is
+ * raw_cksum_chain (rte_raw_cksum_mbuf is wrong for odd-sized segments, see
+ * there). IPv6 with extension headers: 22.11's rte_ipv6_phdr_cksum takes
+ * the length from payload_len and the protocol from the fixed header (its
+ * doc: "must not be followed by extension headers"), so for l3_len > 40
+ * the pseudo-header is summed here.
  *
  * Worker threads, one struct nb_offload each. Never blocks or logs.
  */
@@ -201,26 +203,44 @@ static void l4_csum_set(struct rte_mbuf *m, const struct hdrs *h, uint16_t v)
 		((struct rte_udp_hdr *)l4)->dgram_cksum = v;
 }
 
+/*
+ * The one's-complement sum of len bytes from off, over a chain. Not
+ * rte_raw_cksum_mbuf: for a segment starting at an odd offset it byte-swaps
+ * the segment's unreduced 32-bit sum truncated to 16 bits (lib/net/
+ * rte_ip.h in 22.11, rte_cksum.h upstream: `rte_bswap16((uint16_t)tmp)`),
+ * losing its carries, so chains of odd-sized segments (guest slots) get
+ * wrong checksums. Same walk, reduced before the swap.
+ */
+static uint16_t raw_cksum_chain(const struct rte_mbuf *m, uint32_t off, uint32_t len)
+{
+	const struct rte_mbuf *s = m;
+	uint32_t sum = 0, done = 0;
+
+	while (s && off >= s->data_len) {
+		off -= s->data_len;
+		s = s->next;
+	}
+	for (; s && done < len; s = s->next, off = 0) {
+		uint32_t n = RTE_MIN(s->data_len - off, len - done);
+		uint16_t t = __rte_raw_cksum_reduce(
+			__rte_raw_cksum(rte_pktmbuf_mtod_offset(s, const char *, off), n, 0));
+
+		sum += (done & 1) ? rte_bswap16(t) : t;
+		done += n;
+	}
+	return __rte_raw_cksum_reduce(sum);
+}
+
 static void l4_csum_full(struct rte_mbuf *m, const struct hdrs *h)
 {
-	const void *l3 = rte_pktmbuf_mtod_offset(m, const void *, h->l2);
-	uint16_t off = h->l2 + h->l3, c;
+	uint32_t off = (uint32_t)h->l2 + h->l3, sum;
+	uint16_t c;
 
 	l4_csum_set(m, h, 0);
-	if (!h->v6) {
-		c = rte_ipv4_udptcp_cksum_mbuf(m, l3, off);
-	} else if (h->l3 == sizeof(struct rte_ipv6_hdr)) {
-		c = rte_ipv6_udptcp_cksum_mbuf(m, l3, off);
-	} else {
-		uint32_t len = h->l4_end - off, sum;
-		uint16_t raw = 0;
-
-		rte_raw_cksum_mbuf(m, off, len, &raw);
-		sum = (uint32_t)raw + phdr_sum(m, h, true);
-		c = (uint16_t)~__rte_raw_cksum_reduce(sum);
-		if (c == 0 && !h->tcp)
-			c = 0xffff;
-	}
+	sum = (uint32_t)raw_cksum_chain(m, off, h->l4_end - off) + phdr_sum(m, h, true);
+	c = (uint16_t)~__rte_raw_cksum_reduce(sum);
+	if (c == 0 && !h->tcp)
+		c = 0xffff;	/* RFC 768: a computed 0 is sent as all ones */
 	l4_csum_set(m, h, c);
 }
 

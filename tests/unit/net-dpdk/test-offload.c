@@ -57,13 +57,15 @@ static bool dpdk_verify(const struct rte_mbuf *m, const struct nbt_frame *f)
 	const void *ip = rte_pktmbuf_read(m, 14, f->v6 ? 40 : 20, hdr);
 	uint16_t off = (uint16_t)(14 + nbt_l3(f));
 
-	if (f->v6 && f->ext)
-		return true;	/* DPDK's helpers take no extension headers */
+	/* DPDK's helpers take no extension headers, and rte_raw_cksum_mbuf
+	 * is wrong for odd-sized segments (see offload.c). */
+	if ((f->v6 && f->ext) || m->nb_segs > 1)
+		return true;
 	return f->v6 ? rte_ipv6_udptcp_cksum_mbuf_verify(m, ip, off) == 0
 		     : rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, off) == 0;
 }
 
-static void check_sw_csum(const struct nbt_frame *f)
+static void check_sw_csum_caps(const struct nbt_frame *f, unsigned caps)
 {
 	struct nb_offload_stats st = { 0 };
 	struct rte_mbuf *m = guest_frame(f, true, 0, 0);
@@ -72,9 +74,9 @@ static void check_sw_csum(const struct nbt_frame *f)
 
 	REQUIRE(m);
 	CHECK((m->ol_flags & NB_TX_OFFLOAD_MASK) == tx_flags(f));
-	n = nb_offload_egress(ol, 0, &m, 1, out, OUT_MAX, &st);
+	n = nb_offload_egress(ol, caps, &m, 1, out, OUT_MAX, &st);
 	REQUIRE(n == 1);
-	CHECK(out[0]->nb_segs == 1);
+	CHECK(out[0]->nb_segs == 1 || (caps & NB_CAP_MULTISEG));
 	CHECK((out[0]->ol_flags & NB_TX_OFFLOAD_MASK) == 0);
 	b = nbt_flat(out[0]);
 	CHECK(nbt_l4_ok(b, out[0]->pkt_len, f));
@@ -82,6 +84,13 @@ static void check_sw_csum(const struct nbt_frame *f)
 	CHECK(st.csum_sw == 1);
 	free(b);
 	free_out(n);
+}
+
+/* Completed in software, into one segment or kept as a chain. */
+static void check_sw_csum(const struct nbt_frame *f)
+{
+	check_sw_csum_caps(f, 0);
+	check_sw_csum_caps(f, NB_CAP_MULTISEG);
 }
 
 static void test_csum_sw(void)
