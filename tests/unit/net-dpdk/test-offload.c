@@ -181,7 +181,7 @@ static void check_tso(const struct nbt_frame *f, unsigned caps, uint16_t mss)
 	CHECK(st.segmented == 1 && st.segments == want);
 	for (i = 0; i < n; i++) {
 		uint8_t *b = nbt_flat(out[i]);
-		uint32_t plen = out[i]->pkt_len - hdr, seq = (uint32_t)(b[hdr - 16] << 24 |
+		uint32_t plen = out[i]->pkt_len - hdr, seq = ((uint32_t)b[hdr - 16] << 24 |
 			b[hdr - 15] << 16 | b[hdr - 14] << 8 | b[hdr - 13]);
 		uint8_t flags = b[hdr - 7];
 
