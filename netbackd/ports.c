@@ -194,9 +194,16 @@ void nb_uplinks_status(struct nb_uplinks *us, FILE *out)
 		if (!u->dev)
 			continue;
 		nb_uplink_stats(u->dev, &st);
-		fprintf(out, "%s: link=%s queues=%u offloads=0x%x rx=%llu tx=%llu tx-drop=%llu\n",
+		fprintf(out, "%s: link=%s queues=%u offloads=0x%x rx=%llu rx-bytes=%llu tx=%llu "
+			     "tx-bytes=%llu tx-drop-full=%llu tx-drop-prepare=%llu rx-truncated=%llu "
+			     "sw-segmented=%llu sw-csum=%llu rx-missed=%llu\n",
 			u->port.name, nb_uplink_link_up(u->dev) ? "up" : "down", u->nrx,
-			nb_uplink_caps(u->dev), (unsigned long long)st.rx_pkts,
-			(unsigned long long)st.tx_pkts, (unsigned long long)st.tx_drops);
+			nb_uplink_caps(u->dev), (unsigned long long)st.rx_packets,
+			(unsigned long long)st.rx_bytes, (unsigned long long)st.tx_packets,
+			(unsigned long long)st.tx_bytes, (unsigned long long)st.drop_tx_full,
+			(unsigned long long)st.drop_tx_prepare,
+			(unsigned long long)st.drop_rx_truncated,
+			(unsigned long long)st.offload.segmented, (unsigned long long)st.offload.csum_sw,
+			(unsigned long long)st.eth.imissed);
 	}
 }
