@@ -145,6 +145,11 @@ static int start_dataplane(struct daemon *dm)
 	char why[512];
 	int r;
 
+	for (unsigned i = 0; i < cfg->nuplinks; i++) {
+		r = nb_eal_add_device(cfg->uplinks[i]);
+		if (r < 0)
+			return log_err_errno(r, "uplink %s", cfg->uplinks[i]);
+	}
 	r = nb_eal_init("netbackd", cfg->eal, cfg->mem_mb, why, sizeof(why));
 	if (r < 0)
 		return log_err_errno(r, "cannot start DPDK: %s", why);
@@ -263,9 +268,13 @@ static int client(const struct nb_config *cfg)
 	char cmd[CTL_CMD_MAX];
 	int r;
 
-	if (cfg->capture[0][0])
-		snprintf(cmd, sizeof(cmd), "capture %s %s", cfg->capture[0], cfg->capture[1]);
-	else
+	if (cfg->capture[0][0] &&
+	    (size_t)snprintf(cmd, sizeof(cmd), "capture %s %s", cfg->capture[0], cfg->capture[1]) >=
+		    sizeof(cmd)) {
+		fprintf(stderr, "netbackd: --capture: the file name is too long\n");
+		return 2;
+	}
+	if (!cfg->capture[0][0])
 		snprintf(cmd, sizeof(cmd), "%s", cfg->status ? "status" : "macs");
 	r = ctl_query(runtime_dir(cfg), NB_CTL_SOCKET, cmd, stdout);
 	if (r < 0)
