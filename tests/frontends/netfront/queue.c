@@ -207,7 +207,11 @@ unsigned nf_tx_inflight(struct nf_queue *q)
 	return (unsigned)(q->tx.req_prod_pvt - q->tx.rsp_cons);
 }
 
-/* Pages for frags: page 0 is the current page, the rest come off the free list. */
+/*
+ * Pages for frags: page 0 is the current page, the rest come off the free
+ * list. Each frag takes one use of its page here, before the current page
+ * is left, so a page still holding this frame's first frag is never freed.
+ */
 static bool take_pages(struct nf_queue *q, const struct nf_frag *f, unsigned n, int *pages)
 {
 	struct nf_txpool *p = &q->pool;
@@ -216,15 +220,14 @@ static bool take_pages(struct nf_queue *q, const struct nf_frag *f, unsigned n, 
 	if (fresh > p->nfree || n > q->nid_free)
 		return false;
 	for (unsigned i = 0; i < n; i++) {
-		if (f[i].page == 0) {
-			pages[i] = p->cur;
-			continue;
+		if (f[i].page) {
+			/* Leaving the current page: free again once its slots are answered. */
+			if (p->cur >= 0 && !p->users[p->cur])
+				p->free[p->nfree++] = (uint16_t)p->cur;
+			p->cur = p->free[--p->nfree];
 		}
-		/* Leaving the current page: it is free again once its slots are answered. */
-		if (f[i].page == 1 && p->cur >= 0 && !p->users[p->cur])
-			p->free[p->nfree++] = (uint16_t)p->cur;
-		pages[i] = p->free[--p->nfree];
-		p->cur = pages[i];
+		pages[i] = p->cur;
+		p->users[p->cur]++;
 	}
 	p->cur_off = (f[n - 1].off + f[n - 1].len + NF_TX_ALIGN - 1) & ~(NF_TX_ALIGN - 1);
 	return true;
@@ -251,7 +254,6 @@ int nf_tx_frame(struct nf_queue *q, const uint8_t *frame, uint32_t len, const st
 		memcpy(q->pool.mem + (size_t)pages[i] * XEN_PAGE_SIZE + f[i].off, frame + done,
 		       f[i].len);
 		done += f[i].len;
-		q->pool.users[pages[i]]++;
 		q->id_page[id] = (int16_t)pages[i];
 		ids[i] = id;
 		grefs[i] = q->pool.refs[pages[i]];
