@@ -8,7 +8,8 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
 DEB_PKGS := gcc pkg-config python3 meson ninja-build libxen-dev xenstore-utils \
-	libaio-dev libdpdk-dev libsystemd-dev fio xen-utils-4.17 valgrind
+	libaio-dev libdpdk-dev libsystemd-dev fio xen-utils-4.17 valgrind \
+	iproute2 iputils-ping ethtool tcpdump tshark iperf3 dpdk-dev
 
 .PHONY: all deps demo check check-xen check-asan bench clean
 

@@ -973,6 +973,5 @@ static void status_one(const struct vif *v, FILE *out)
 void nb_ctx_status(const struct nb_ctx *c, FILE *out)
 {
 	for (const struct vif *v = c->vifs; v; v = v->next)
-		if (v->connected)
-			status_one(v, out);
+		status_one(v, out);
 }

@@ -112,12 +112,12 @@ nf_wait() {
 # ns_guest NAME GUEST DEVID IP/PREFIX [NETFRONT-ARGS...]: a network
 # namespace NAME whose eth1 is netfront-sim's TAP on that vif, up with IP.
 ns_guest() {
-	local ns=$NS_PREFIX$1 g=$2 d=$3 ip=$4
+	local name=$1 ns=$NS_PREFIX$1 g=$2 d=$3 ip=$4
 	shift 4
 	ip netns add "$ns" || fail "ip netns add $ns"
 	SIM_CLEANUP+=("ip netns del $ns")
 	ip netns exec "$ns" "$XENSIM" exec "$H" "$g" -- "$NETFRONT_SIM" --vif "$d" \
-		--tap eth1 "$@" 2>>"$SIM_TMP/netfront-$1.log" &
+		--tap eth1 "$@" 2>>"$SIM_TMP/netfront-$name.log" &
 	SIM_PIDS+=("$!")
 	wait_for 30 ip netns exec "$ns" ip link show eth1 >/dev/null 2>&1 ||
 		fail "netfront's TAP did not appear in $ns"
