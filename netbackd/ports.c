@@ -110,7 +110,7 @@ static int open_one(struct nb_uplinks *us, struct up *u, const char *devargs,
 	struct nb_uplink_cfg uc = {
 		.devargs = devargs,
 		.nqueues = nw,
-		.mtu = 9000,
+		.mtu = 0,	/* the device's own */
 		.pool = pool,
 		.rx_desc = 1024,
 		.tx_desc = 1024,
