@@ -196,8 +196,11 @@ static unsigned pkt_slots(struct lbq *q, RING_IDX prod, union nf_tx_slot *s)
 	bool more = true, extra = false;
 
 	while (more || extra) {
-		if (q->tx.req_cons + n == prod || n == NF_MAX_TX_FRAGS + NF_MAX_EXTRAS)
+		if (q->tx.req_cons + n == prod)
 			return 0;
+		/* Too long to be a packet: answered ERROR as it stands. */
+		if (n == NF_MAX_TX_FRAGS + NF_MAX_EXTRAS)
+			return n;
 		RING_COPY_REQUEST(&q->tx, q->tx.req_cons + n, &s[n].req);
 		if (extra) {
 			extra = s[n].extra.flags & XEN_NETIF_EXTRA_FLAG_MORE;
@@ -249,6 +252,11 @@ static bool loop_one(struct lb *L, struct lbq *q, RING_IDX prod)
 
 	if (!n)
 		return false;
+	if (n == NF_MAX_TX_FRAGS + NF_MAX_EXTRAS) {
+		q->tx.req_cons += n;
+		tx_answer(q, s, n, NETIF_RSP_ERROR);
+		return true;
+	}
 	gso = s[0].req.flags & NETTXF_extra_info;
 	need = (s[0].req.size + XEN_PAGE_SIZE - 1) / XEN_PAGE_SIZE + gso;
 	avail = q->rx.sring->req_prod - q->rx.req_cons;
@@ -287,13 +295,15 @@ static bool loop_one(struct lb *L, struct lbq *q, RING_IDX prod)
 static void serve_queue(struct lb *L, struct lbq *q)
 {
 	int more, notify;
+	bool progress;
 
 	do {
 		RING_IDX prod = q->tx.sring->req_prod;
 
 		xen_rmb();
+		progress = false;
 		while (q->tx.req_cons != prod && loop_one(L, q, prod))
-			;
+			progress = true;
 		RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&q->rx, notify);
 		if (notify)
 			L->ops->evtchn_notify(L->ev, (evtchn_port_t)q->port_rx);
@@ -305,7 +315,7 @@ static void serve_queue(struct lb *L, struct lbq *q)
 			/* Waiting for RX buffers: ask to be told when they come. */
 			RING_FINAL_CHECK_FOR_REQUESTS(&q->rx, more);
 		}
-	} while (more);
+	} while (more && progress);
 }
 
 static void serve(struct lb *L)
