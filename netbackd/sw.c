@@ -256,7 +256,7 @@ static bool mcast_wanted(struct sw_port *out, const struct rte_ether_addr *dst)
 static struct rte_mbuf *dup(struct sw *s, struct rte_mbuf *m)
 {
 	if (!(m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG))) {
-		rte_mbuf_refcnt_update(m, 1);
+		rte_pktmbuf_refcnt_update(m, 1);	/* every segment */
 		return m;
 	}
 	return rte_pktmbuf_copy(m, s->copy_pool, 0, UINT32_MAX);

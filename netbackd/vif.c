@@ -968,6 +968,9 @@ static void status_one(const struct vif *v, FILE *out)
 	for (int i = 0; i < VQ_CNT__MAX; i++)
 		fprintf(out, " %s=%llu", vq_cnt_names[i], (unsigned long long)sum[i]);
 	fputc('\n', out);
+	for (unsigned i = 0; i < n->nqueues; i++)
+		if (n->q[i])
+			vifq_describe(n->q[i], out);
 }
 
 void nb_ctx_status(const struct nb_ctx *c, FILE *out)

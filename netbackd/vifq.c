@@ -896,3 +896,25 @@ void vifq_counters(const struct vifq *q, uint64_t sum[VQ_CNT__MAX])
 	for (int i = 0; i < VQ_CNT__MAX; i++)
 		sum[i] += atomic_load_explicit(&q->cnt[i], memory_order_relaxed);
 }
+
+void vifq_describe(const struct vifq *q, FILE *out)
+{
+	const netif_tx_sring_t *ts = q->tx.sring;
+	const netif_rx_sring_t *rs = q->rx.sring;
+
+	if (!ts || !rs) {
+		fprintf(out, "    q%u: not attached\n", q->cfg.idx);
+		return;
+	}
+	/* Relaxed reads of live indices: a snapshot for a person. */
+	fprintf(out, "    q%u: worker=%u tx-port=%d rx-port=%d tx: req_prod=%u req_cons=%u "
+		     "rsp_prod=%u req_event=%u rsp_event=%u%s | rx: req_prod=%u req_cons=%u "
+		     "rsp_prod=%u req_event=%u rsp_event=%u inbox=%u pending=%u%s\n",
+		q->cfg.idx, q->w ? nb_worker_index(q->w) : 0, q->tx_port, q->rx_port,
+		RING_READ_ONCE(ts->req_prod), q->tx.req_cons, RING_READ_ONCE(ts->rsp_prod),
+		RING_READ_ONCE(ts->req_event), RING_READ_ONCE(ts->rsp_event),
+		q->tx_throttled ? " throttled" : "", RING_READ_ONCE(rs->req_prod), q->rx.req_cons,
+		RING_READ_ONCE(rs->rsp_prod), RING_READ_ONCE(rs->req_event),
+		RING_READ_ONCE(rs->rsp_event), rte_ring_count(q->inbox), q->rx_np,
+		q->broken ? " broken" : "");
+}

@@ -37,6 +37,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <rte_mbuf.h>
 #include <xen/xen.h>
@@ -99,5 +100,7 @@ void vifq_deliver(struct vifq *q, struct nb_worker *from, struct rte_mbuf **pkts
 /* Why the ring was declared broken (NULL while it is not). */
 const char *vifq_broken(const struct vifq *q);
 void vifq_counters(const struct vifq *q, uint64_t sum[VQ_CNT__MAX]);
+/* A line of ring indices and queue depths, for --status (loop thread). */
+void vifq_describe(const struct vifq *q, FILE *out);
 
 #endif

@@ -53,6 +53,26 @@ jtrue 'd["corrupted"] == 0 and d["reordered"] == 0 and d["duplicates"] == 0' \
 	"$SIM_TMP/recv.json" || fail "flood: frames reordered, duplicated or corrupted"
 [ $((got + drops)) = 50000 ] || fail "flood: $got received + $drops dropped != 50000 sent"
 
+# Broadcast frames up to 9000 bytes (several slots, so chains of mbufs)
+# reach two receivers at once: the switch shares each chain between them
+# (one reference per port on every segment) and both verify every frame.
+C=$(sim_guest gc)
+MAC_C=00:16:3e:00:00:0c
+DC=$(vif_attach "$C" "$MAC_C")
+nf_bg "$SIM_TMP/recv-c.json" "$C" "$DC" --recv 5000 --from "$MAC_A"
+PID_C=$NF_PID
+nf_bg "$SIM_TMP/recv.json" "$B" "$DB" --recv 5000 --from "$MAC_A"
+wait_for 30 nb_connected "$B" "$DB" || fail "vif $B/$DB never connected"
+wait_for 30 nb_connected "$C" "$DC" || fail "vif $C/$DC never connected"
+nf "$A" "$DA" --send 5000 --to ff:ff:ff:ff:ff:ff --size 60-9000 --oversize --pps 20000 ||
+	fail "broadcast sender failed"
+nf_wait "$NF_PID" "$SIM_TMP/recv.json" "broadcast receiver B"
+nf_wait "$PID_C" "$SIM_TMP/recv-c.json" "broadcast receiver C"
+for f in recv.json recv-c.json; do
+	jtrue 'd["received"] == 5000 and d["lost"] == 0 and d["corrupted"] == 0' "$SIM_TMP/$f" ||
+		fail "broadcast: $f lost or corrupted frames"
+done
+
 # Linux TCP/IP over the rings.
 need_root_net
 ns_guest a "$A" "$DA" 10.11.0.1/24

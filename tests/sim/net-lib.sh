@@ -129,3 +129,13 @@ ns_guest() {
 
 # in_ns NAME CMD...: runs CMD in namespace NAME.
 in_ns() { local ns=$NS_PREFIX$1; shift; ip netns exec "$ns" "$@"; }
+
+# A failing net scenario shows what the daemon counted at that moment.
+fail() {
+	if [ -S "$SIM_TMP/run/netbackd.sock" ]; then
+		echo "---- netbackd --status at the failure ----" >&2
+		nb_status >&2
+	fi
+	echo "FAIL: $*" >&2
+	exit 1
+}
