@@ -16,14 +16,22 @@
 #include "worker.h"
 
 #define RX_BURST 32
-/* Without RX interrupts a sleeping worker looks at the device this often. */
-#define NO_INTR_POLL_NS 1000000ull
+/*
+ * Without RX interrupts (net_null, net_ring, net_af_packet in 22.11) a
+ * sleeping worker looks at the device after 1 ms, then backs off by
+ * doubling up to 16 ms while nothing arrives: an idle port costs ~60
+ * wake-ups a second, and the first frame after a quiet spell waits at most
+ * 16 ms. Traffic resets it.
+ */
+#define NO_INTR_POLL_MIN_NS 1000000ull
+#define NO_INTR_POLL_MAX_NS 16000000ull
 
 struct rxq {
 	struct nb_pollable pl;		/* first */
 	struct up *up;
 	unsigned q;
 	bool armed;
+	uint64_t backoff_ns;		/* no RX interrupts: the next idle poll */
 	struct nb_worker *w;
 };
 
@@ -52,6 +60,8 @@ static unsigned rx_poll(struct nb_pollable *p, struct nb_worker *w)
 		r->armed = false;
 	}
 	n = nb_uplink_rx(r->up->dev, r->q, pkts, RX_BURST);
+	if (n)
+		r->backoff_ns = NO_INTR_POLL_MIN_NS;
 	for (uint16_t i = 0; i < n; i++) {
 		pkts[i]->port = r->up->port.id;
 		/* pkt.h: nothing is left for an egress on what a NIC gave us. */
@@ -67,8 +77,13 @@ static bool rx_arm(struct nb_pollable *p, struct nb_worker *w, uint64_t *wake_ns
 	struct rxq *r = (struct rxq *)p;
 
 	if (r->pl.fd < 0) {
-		uint64_t t = nb_worker_now(w) + NO_INTR_POLL_NS;
+		uint64_t t;
 
+		if (r->backoff_ns < NO_INTR_POLL_MIN_NS)
+			r->backoff_ns = NO_INTR_POLL_MIN_NS;
+		t = nb_worker_now(w) + r->backoff_ns;
+		if (r->backoff_ns < NO_INTR_POLL_MAX_NS)
+			r->backoff_ns *= 2;
 		if (t < *wake_ns)
 			*wake_ns = t;
 		return false;
@@ -144,7 +159,7 @@ static int open_one(struct nb_uplinks *us, struct up *u, const char *devargs,
 	}
 	log_info("uplink %s: %u queue(s), link %s, offloads 0x%x%s", nb_uplink_name(u->dev),
 		 u->nrx, nb_uplink_link_up(u->dev) ? "up" : "down", nb_uplink_caps(u->dev),
-		 u->rx[0].pl.fd < 0 ? ", no RX interrupts (polled every 1 ms when idle)" : "");
+		 u->rx[0].pl.fd < 0 ? ", no RX interrupts (polled every 1-16 ms when idle)" : "");
 	return 0;
 }
 

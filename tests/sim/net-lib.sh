@@ -13,7 +13,7 @@
 # lib.sh's.
 
 : "${NETBACKD_SIM:?}" "${NETFRONT_SIM:?}"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 NB_PID=
 NS_PREFIX=nbt$$
