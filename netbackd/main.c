@@ -13,6 +13,7 @@
  * Exit codes: 0 clean stop, 1 start-up failure, 2 bad options or config.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,8 +121,19 @@ static int on_ctl(const char *cmd, FILE *out, void *opaque)
 		sw_dump_macs(dm->sw, out);
 		return 0;
 	}
-	if (!strncmp(cmd, "capture ", 8))
-		return nb_ctx_capture(dm->ctx, dm->workers, cmd + 8, out);
+	if (!strncmp(cmd, "capture ", 8)) {
+		char what[64], file[PATH_MAX];
+		int r = nb_ctx_capture(dm->ctx, dm->workers, cmd + 8, out);
+
+		if (r != -ENOENT)
+			return r;
+		if (sscanf(cmd + 8, "%63s %4095s", what, file) != 2)
+			return -EINVAL;
+		r = nb_uplinks_capture(dm->uplinks, what, file, out);
+		if (r == -ENOENT)
+			fprintf(out, "no connected vif DOMID/DEVID or uplink named %s\n", what);
+		return r;
+	}
 	return -EOPNOTSUPP;
 }
 

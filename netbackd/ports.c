@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture.h"
 #include "config.h"
 #include "log.h"
 #include "offload.h"
@@ -37,6 +38,7 @@ struct rxq {
 
 struct up {
 	struct nb_uplink *dev;
+	struct nb_capture *_Atomic cap;	/* --capture: wire in (inbound), out (outbound) */
 	struct sw_port port;
 	unsigned nrx;
 	struct rxq rx[NB_WORKERS_CAP];
@@ -67,8 +69,13 @@ static unsigned rx_poll(struct nb_pollable *p, struct nb_worker *w)
 		/* pkt.h: nothing is left for an egress on what a NIC gave us. */
 		pkts[i]->ol_flags &= ~NB_TX_OFFLOAD_MASK;
 	}
-	if (n)
+	if (n) {
+		struct nb_capture *cap = atomic_load_explicit(&r->up->cap, memory_order_acquire);
+
+		if (cap)
+			nb_capture_pkts(cap, pkts, n, false);
 		nb_worker_switch(w, pkts, n);
+	}
 	return n;
 }
 
@@ -103,7 +110,10 @@ static void up_egress(struct sw_port *p, void *ctx, struct rte_mbuf **pkts, uint
 {
 	struct up *u = p->opaque;
 	struct nb_worker *w = ctx;
+	struct nb_capture *cap = atomic_load_explicit(&u->cap, memory_order_acquire);
 
+	if (cap)
+		nb_capture_pkts(cap, pkts, n, true);
 	nb_uplink_tx(u->dev, nb_worker_index(w), nb_worker_offload(w), pkts, n);
 }
 
@@ -114,6 +124,7 @@ static void close_one(struct nb_uplinks *us, struct up *u)
 	for (unsigned q = 0; q < u->nrx; q++)
 		if (u->rx[q].w)
 			nb_worker_detach(u->rx[q].w, &u->rx[q].pl);
+	nb_capture_close(atomic_exchange(&u->cap, NULL));
 	nb_uplink_close(u->dev);
 	u->dev = NULL;
 }
@@ -221,4 +232,37 @@ void nb_uplinks_status(struct nb_uplinks *us, FILE *out)
 			(unsigned long long)st.offload.segmented, (unsigned long long)st.offload.csum_sw,
 			(unsigned long long)st.eth.imissed);
 	}
+}
+
+int nb_uplinks_capture(struct nb_uplinks *us, const char *name, const char *file, FILE *out)
+{
+	struct nb_capture *cap = NULL, *old;
+	char descr[96];
+	int r;
+
+	for (unsigned i = 0; us && i < us->n; i++) {
+		struct up *u = &us->up[i];
+
+		if (!u->dev || strcmp(nb_uplink_name(u->dev), name))
+			continue;
+		if (strcmp(file, "off")) {
+			snprintf(descr, sizeof(descr), "netbackd uplink %s: from the wire inbound, "
+				 "to the wire outbound", name);
+			r = nb_capture_open(file, name, descr, &cap);
+			if (r < 0) {
+				fprintf(out, "cannot write %s: %s\n", file, strerror(-r));
+				return r;
+			}
+		}
+		old = atomic_exchange(&u->cap, cap);
+		if (old) {
+			nb_workers_sync(us->ws);
+			nb_capture_close(old);
+		}
+		fprintf(out, cap ? "capturing uplink %s to %s\n" : "capture of uplink %s stopped%s\n",
+			name, cap ? file : "");
+		log_info("uplink %s: capture %s%s", name, cap ? "to " : "stopped", cap ? file : "");
+		return 0;
+	}
+	return -ENOENT;
 }

@@ -26,5 +26,10 @@ int nb_uplinks_open(const struct nb_config *cfg, struct rte_mempool *pool, struc
 void nb_uplinks_close(struct nb_uplinks *u);
 void nb_uplinks_status(struct nb_uplinks *u, FILE *out);
 unsigned nb_uplinks_count(const struct nb_uplinks *u);
+/*
+ * --capture of an uplink by its device name (as --status shows it, e.g.
+ * net_tap0): FILE as pcapng, or "off". -ENOENT when no uplink has that name.
+ */
+int nb_uplinks_capture(struct nb_uplinks *u, const char *name, const char *file, FILE *out);
 
 #endif

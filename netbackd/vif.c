@@ -922,10 +922,8 @@ int nb_ctx_capture(struct nb_ctx *c, struct nb_workers *ws, const char *args, FI
 	if (sscanf(args, "%63s %4095s", what, file) != 2)
 		return -EINVAL;
 	v = nb_ctx_find(c, what);
-	if (!v) {
-		fprintf(out, "no connected vif %s (DOMID/DEVID)\n", what);
-		return -ENOENT;
-	}
+	if (!v)
+		return -ENOENT;	/* the caller tries the uplinks, then says so */
 	cap = NULL;
 	if (strcmp(file, "off")) {
 		snprintf(descr, sizeof(descr), "netbackd %s: guest TX inbound, guest RX outbound",

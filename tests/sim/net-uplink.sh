@@ -45,7 +45,18 @@ sys.exit(0 if a["bytes"] == b["bytes"] == '"$4"' << 20 and a["sha256"] == b["sha
 	say "TCP $1 -> $2: $4 MiB verified ($(jget mbit_s "$SIM_TMP/srv.json") Mbit/s)"
 	SIM_VERIFIED=$((SIM_VERIFIED + ($4 << 20)))
 }
+# The uplink's traffic as pcapng while the first transfer runs.
+"$NETBACKD_SIM" --capture net_tap0 "$SIM_TMP/up.pcapng" --runtime-dir "$SIM_TMP/run" >&2 ||
+	fail "--capture of the uplink refused"
 xfer_ns "${NS_PREFIX}a" "$NSU" 10.12.0.254 128
+"$NETBACKD_SIM" --capture net_tap0 off --runtime-dir "$SIM_TMP/run" >&2 || fail "capture off"
+if command -v tshark >/dev/null; then
+	# To the wire (outbound): the guest's data; from it (inbound): the ACKs.
+	out=$(tshark -r "$SIM_TMP/up.pcapng" -Y "tcp && ip.src == 10.12.0.1" 2>/dev/null | wc -l)
+	in=$(tshark -r "$SIM_TMP/up.pcapng" -Y "tcp && ip.src == 10.12.0.254" 2>/dev/null | wc -l)
+	say "uplink capture: $out TCP frames to the wire, $in from it"
+	[ "$out" -gt 1000 ] && [ "$in" -gt 100 ] || fail "the uplink capture misses the transfer"
+fi
 xfer_ns "$NSU" "${NS_PREFIX}a" 10.12.0.1 128
 nb_status >&2
 nb_status | grep -q "^uplink net_tap0: link=up" || fail "the uplink is not listed as up"

@@ -91,7 +91,7 @@ ok $? "--status answers"
 "$NB" --mac-table --runtime-dir "$D/run" >/dev/null
 ok $? "--mac-table answers"
 "$NB" --capture "$g/99" "$D/x.pcapng" --runtime-dir "$D/run" >"$D/out" 2>&1
-[ $? = 1 ] && grep -q "no connected vif" "$D/out"
+[ $? = 1 ] && grep -q "no connected vif DOMID/DEVID or uplink" "$D/out"
 ok $? "--capture of an unknown vif is refused"
 kill -TERM "$(pgrep -P "$pid")"
 wait "$pid"
