@@ -204,8 +204,8 @@ static int parse_ips(struct nb_vif *v, const char *s)
 /* `rate`: "BYTES,USECS" (libxl; Linux netback xen_net_read_rate); absent: unlimited. */
 static int read_rate(struct xb_device *d, struct nb_vif *v)
 {
-	char buf[64], *comma, *end;
-	unsigned long long bytes, usec;
+	char buf[64], *comma;
+	uint64_t bytes, usec;
 	int r = read_str(d, xb_dev_backend_path(d), "rate", buf, sizeof(buf));
 
 	if (r == -ENOENT) {
@@ -218,11 +218,10 @@ static int read_rate(struct xb_device *d, struct nb_vif *v)
 	if (!comma)
 		return -EINVAL;
 	*comma = '\0';
-	if (store_parse_uint(buf, strlen(buf), UINT32_MAX, (uint64_t *)&bytes) < 0 ||
-	    store_parse_uint(comma + 1, strlen(comma + 1), UINT32_MAX, (uint64_t *)&usec) < 0 ||
-	    !usec)
+	/* libxl writes bytes as a 64-bit and usecs as a 32-bit decimal. */
+	if (store_parse_uint(buf, strlen(buf), UINT64_MAX - 1, &bytes) < 0 ||
+	    store_parse_uint(comma + 1, strlen(comma + 1), UINT32_MAX, &usec) < 0 || !usec)
 		return -EINVAL;
-	(void)end;
 	atomic_store(&v->credit_usec, usec);
 	atomic_store(&v->credit, (int64_t)bytes);
 	atomic_store(&v->next_refill_ns, 0);
