@@ -222,6 +222,10 @@ static int read_rate(struct xb_device *d, struct nb_vif *v)
 	if (store_parse_uint(buf, strlen(buf), UINT64_MAX - 1, &bytes) < 0 ||
 	    store_parse_uint(comma + 1, strlen(comma + 1), UINT32_MAX, &usec) < 0 || !usec)
 		return -EINVAL;
+	/* A TiB per interval is no limit; keeps the signed credit arithmetic
+	 * (vifq.c credit_take) far from overflow. */
+	if (bytes >= (1ull << 40))
+		bytes = 0;
 	atomic_store(&v->credit_usec, usec);
 	atomic_store(&v->credit, (int64_t)bytes);
 	atomic_store(&v->next_refill_ns, 0);
