@@ -461,17 +461,23 @@ static uint32_t flow_hash(const struct rte_mbuf *m)
 	return rte_jhash(p, 12, 0);
 }
 
+/* Header bytes hashed: netback copies 128 into the linear area too
+ * (XEN_NETBACK_TX_COPY_LEN); a guest may split headers over slots. */
+#define HASH_HDR_BYTES 128
+
 static unsigned pick_queue(struct nb_vif *v, struct rte_mbuf *m)
 {
-	uint32_t h;
-	uint8_t type;
+	uint8_t buf[HASH_HDR_BYTES], type;
+	uint32_t len = m->pkt_len < HASH_HDR_BYTES ? m->pkt_len : HASH_HDR_BYTES, h;
+	const uint8_t *p;
 
 	if (v->nqueues == 1)
 		return 0;
-	if (atomic_load_explicit(&v->hash_on, memory_order_relaxed) &&
-	    nb_hash_frame(&v->st->hash, rte_pktmbuf_mtod(m, const uint8_t *),
-			  rte_pktmbuf_data_len(m), &h, &type))
-		return nb_hash_select(&v->st->hash, h, v->nqueues);
+	if (atomic_load_explicit(&v->hash_on, memory_order_relaxed)) {
+		p = rte_pktmbuf_read(m, 0, len, buf);
+		if (p && nb_hash_frame(&v->st->hash, p, len, &h, &type))
+			return nb_hash_select(&v->st->hash, h, v->nqueues);
+	}
 	return flow_hash(m) % v->nqueues;
 }
 
@@ -959,12 +965,15 @@ static void status_one(const struct vif *v, FILE *out)
 			vifq_counters(n->q[i], sum);
 	fprintf(out, "%s: %s mac=%02x:%02x:%02x:%02x:%02x:%02x queues=%u sg=%d gso4=%d gso6=%d "
 		     "csum4=%d csum6=%d ctrl-ring=%d mcast-control=%d antispoof=%d isolated=%d "
-		     "rate=%llu/%lluus reattaches=%u\n",
+		     "rate=%llu/%lluus hash=%s/0x%x/%u reattaches=%u\n",
 		n->name, xb_state_name(xb_dev_state(v->dev)), n->mac[0], n->mac[1], n->mac[2],
 		n->mac[3], n->mac[4], n->mac[5], n->nqueues, n->sg, n->gso4, n->gso6, n->csum4,
 		n->csum6, v->ctrl_port >= 0, atomic_load(&n->mcast_on), n->antispoof,
 		n->port.isolated, (unsigned long long)atomic_load(&n->credit_bytes),
-		(unsigned long long)atomic_load(&n->credit_usec), v->reattaches);
+		(unsigned long long)atomic_load(&n->credit_usec),
+		atomic_load(&n->st->hash.alg) == XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ ? "toeplitz"
+											  : "none",
+		atomic_load(&n->st->hash.flags), atomic_load(&n->st->hash.size), v->reattaches);
 	fputs("   ", out);
 	for (int i = 0; i < VQ_CNT__MAX; i++)
 		fprintf(out, " %s=%llu", vq_cnt_names[i], (unsigned long long)sum[i]);

@@ -909,12 +909,13 @@ void vifq_describe(const struct vifq *q, FILE *out)
 	/* Relaxed reads of live indices: a snapshot for a person. */
 	fprintf(out, "    q%u: worker=%u tx-port=%d rx-port=%d tx: req_prod=%u req_cons=%u "
 		     "rsp_prod=%u req_event=%u rsp_event=%u%s | rx: req_prod=%u req_cons=%u "
-		     "rsp_prod=%u req_event=%u rsp_event=%u inbox=%u pending=%u%s\n",
+		     "rsp_prod=%u req_event=%u rsp_event=%u inbox=%u pending=%u | tx=%llu rx=%llu%s\n",
 		q->cfg.idx, q->w ? nb_worker_index(q->w) : 0, q->tx_port, q->rx_port,
 		RING_READ_ONCE(ts->req_prod), q->tx.req_cons, RING_READ_ONCE(ts->rsp_prod),
 		RING_READ_ONCE(ts->req_event), RING_READ_ONCE(ts->rsp_event),
 		q->tx_throttled ? " throttled" : "", RING_READ_ONCE(rs->req_prod), q->rx.req_cons,
 		RING_READ_ONCE(rs->rsp_prod), RING_READ_ONCE(rs->req_event),
 		RING_READ_ONCE(rs->rsp_event), rte_ring_count(q->inbox), q->rx_np,
-		q->broken ? " broken" : "");
+		(unsigned long long)atomic_load(&q->cnt[VQ_CNT_TX_PKTS]),
+		(unsigned long long)atomic_load(&q->cnt[VQ_CNT_RX_PKTS]), q->broken ? " broken" : "");
 }

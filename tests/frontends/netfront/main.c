@@ -25,6 +25,8 @@ struct prog {
 	struct nf_run_opts ro;
 	bool json, allow_loss, oversize;
 	const char *hostile, *expect;
+	int hash_queue;			/* --hash-queue Q, -1 none */
+	struct nf_ctrl_result cres;
 	/* results */
 	struct nf_run_result res;
 	struct nf_hostile_result hres;
@@ -40,6 +42,8 @@ static void usage(FILE *f)
 		"  --vif DEVID --domid N      the vif (default 0) and our domain id\n"
 		"  --queues N --split --no-sg --no-gso --no-csum --ipv6-csum\n"
 		"  --ctrl-ring --mcast-control --connect-early\n"
+		"  --hash-queue Q             with --ctrl-ring: Toeplitz hashing, every mapping\n"
+		"                             entry Q (Q >= queues: expect INVALID_PARAMETER)\n"
 		"  --tap NAME                 bridge to TAP device NAME until SIGTERM/SIGINT\n"
 		"  --send N [--to MAC] [--size MIN[-MAX]] [--flood | --pps R] [--stream ID]\n"
 		"  --recv N [--from MAC]      generator frames (ethertype 0x88B5)\n"
@@ -52,7 +56,7 @@ static void usage(FILE *f)
 
 enum {
 	OPT_VIF = 256, OPT_DOMID, OPT_QUEUES, OPT_SPLIT, OPT_NOSG, OPT_NOGSO, OPT_NOCSUM,
-	OPT_V6CSUM, OPT_CTRL, OPT_MCAST, OPT_EARLY, OPT_TAP, OPT_SEND, OPT_TO, OPT_SIZE,
+	OPT_V6CSUM, OPT_CTRL, OPT_MCAST, OPT_HASHQ, OPT_EARLY, OPT_TAP, OPT_SEND, OPT_TO, OPT_SIZE,
 	OPT_FLOOD, OPT_PPS, OPT_STREAM, OPT_RECV, OPT_FROM, OPT_LOSS, OPT_OVERSIZE, OPT_HOSTILE,
 	OPT_EXPECT, OPT_TIMEOUT, OPT_JSON, OPT_VERBOSE, OPT_HELP,
 };
@@ -63,6 +67,7 @@ static const struct option longopts[] = {
 	{ "no-sg", 0, NULL, OPT_NOSG }, { "no-gso", 0, NULL, OPT_NOGSO },
 	{ "no-csum", 0, NULL, OPT_NOCSUM }, { "ipv6-csum", 0, NULL, OPT_V6CSUM },
 	{ "ctrl-ring", 0, NULL, OPT_CTRL }, { "mcast-control", 0, NULL, OPT_MCAST },
+	{ "hash-queue", 1, NULL, OPT_HASHQ },
 	{ "connect-early", 0, NULL, OPT_EARLY }, { "tap", 1, NULL, OPT_TAP },
 	{ "send", 1, NULL, OPT_SEND }, { "to", 1, NULL, OPT_TO }, { "size", 1, NULL, OPT_SIZE },
 	{ "flood", 0, NULL, OPT_FLOOD }, { "pps", 1, NULL, OPT_PPS },
@@ -126,6 +131,15 @@ static int parse_opt(struct prog *P, int c, const char *a)
 	case OPT_V6CSUM: P->o.ipv6_csum = true; return 0;
 	case OPT_CTRL: P->o.ctrl_ring = true; return 0;
 	case OPT_MCAST: P->o.mcast_control = true; return 0;
+	case OPT_HASHQ: {
+		char *e;
+		long q = strtol(a, &e, 10);
+
+		if (*e || q < 0 || q > 255)
+			return -EINVAL;
+		P->hash_queue = (int)q;
+		return 0;
+	}
 	case OPT_EARLY: P->o.connect_early = true; return 0;
 	case OPT_TAP: P->ro.tap = a; return strlen(a) < 16 ? 0 : -EINVAL;
 	case OPT_SEND: return num(a, UINT64_MAX - 1, &P->ro.send);
@@ -157,6 +171,7 @@ static int parse_args(struct prog *P, int argc, char **argv)
 	P->o = (struct nf_opts){ .devid = 0, .domid = -1, .queues = 1, .sg = true, .gso = true,
 				 .csum = true, .timeout_s = 30 };
 	memset(P->ro.to, 0xff, 6);
+	P->hash_queue = -1;
 	P->ro.size_min = P->ro.size_max = 64;
 	P->ro.stream = (uint32_t)((nf_now_ns() ^ (uint64_t)getpid() << 20) & 0x7fff0000u);
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -425,6 +440,14 @@ static void print_json(struct prog *P, struct nf_dev *d, const struct nf_counter
 	jw_str(&j, "detail", P->hres.detail);
 	jw_str(&j, "after", P->hres.after);
 	jw_str(&j, "backend_error", d->backend_error);
+	/* --hash-queue: each control request's status ("step": status). */
+	jw_key(&j, "ctrl");
+	putchar('{');
+	for (unsigned i = 0; i < P->cres.n; i++)
+		printf("%s\"%s\":%d", i ? "," : "", P->cres.step[i], P->cres.status[i]);
+	putchar('}');
+	jw_u64(&j, "hash_flags_offered", P->cres.flags_offered);
+	jw_u64(&j, "hash_mapping_max", P->cres.mapping_max);
 	printf("}\n");
 }
 
@@ -464,6 +487,14 @@ static void go(struct prog *P, struct nf_dev *d)
 		r = open_taps(P, d);
 		if (r < 0) {
 			failf(P, r, "cannot set up TAP device %s", P->ro.tap);
+			return;
+		}
+	}
+	if (P->hash_queue >= 0) {
+		r = nf_ctrl_hash(d, (unsigned)P->hash_queue, &P->cres);
+		if (r < 0) {
+			failf(P, r, "control ring: %s got no good answer",
+			      P->cres.n ? P->cres.step[P->cres.n - 1] : "setup");
 			return;
 		}
 	}

@@ -468,4 +468,18 @@ int nf_tap_open(const char *name, bool multi_queue, int *ret_fd);
 int nf_tap_configure(int fd, const char *name, const uint8_t mac[6], unsigned mtu,
 		     const struct nf_tx_caps *caps);
 
+/* ---- ctrl.c: the control ring (--hash-queue) ---- */
+struct nf_ctrl_result {
+	unsigned n;			/* steps run */
+	char step[8][20];
+	int status[8];			/* XEN_NETIF_CTRL_STATUS_*, or -errno */
+	uint32_t flags_offered, mapping_max;
+};
+/*
+ * Toeplitz over IPv4 and IPv4+TCP (as far as offered) with the standard
+ * key, a 128-entry mapping with every entry `queue`. Each step's status in
+ * res; -errno when a step got no answer or the ring broke.
+ */
+int nf_ctrl_hash(struct nf_dev *d, unsigned queue, struct nf_ctrl_result *res);
+
 #endif
