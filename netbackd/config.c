@@ -208,8 +208,9 @@ const char *nb_config_usage(void)
 	       "                               running daemon and exit\n"
 	       "      --mac-table              print the running daemon's MAC table and exit\n"
 	       "      --capture PORT FILE      make the running daemon write what PORT (a vif\n"
-	       "                               DOMID/DEVID, an uplink name, or 'stop') sends and\n"
-	       "                               receives to FILE as pcapng, and exit\n"
+	       "                               DOMID/DEVID, or an uplink's device name as\n"
+	       "                               --status shows it) sends and receives to FILE as\n"
+	       "                               pcapng (FILE 'off' stops), and exit\n"
 	       "\n"
 	       "The config file takes the same names without the dashes, e.g. 'workers = 2'.\n";
 }

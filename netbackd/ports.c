@@ -261,7 +261,6 @@ int nb_uplinks_capture(struct nb_uplinks *us, const char *name, const char *file
 		}
 		fprintf(out, cap ? "capturing uplink %s to %s\n" : "capture of uplink %s stopped%s\n",
 			name, cap ? file : "");
-		log_info("uplink %s: capture %s%s", name, cap ? "to " : "stopped", cap ? file : "");
 		return 0;
 	}
 	return -ENOENT;

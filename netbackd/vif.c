@@ -382,7 +382,6 @@ static void state_remove(struct vif *v)
 static int state_map(struct vif *v, bool create)
 {
 	char p[PATH_MAX];
-	struct stat;
 	int fd, r = 0;
 	void *m;
 
@@ -950,7 +949,6 @@ int nb_ctx_capture(struct nb_ctx *c, struct nb_workers *ws, const char *args, FI
 	}
 	fprintf(out, cap ? "capturing %s to %s\n" : "capture of %s stopped%s\n", v->name,
 		cap ? file : "");
-	log_info("%s: capture %s%s", v->name, cap ? "to " : "stopped", cap ? file : "");
 	return 0;
 }
 

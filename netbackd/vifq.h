@@ -16,8 +16,10 @@
  * grant-copied into the buffers the guest posted, a page per slot (several
  * slots with feature-sg, a GSO extra-info slot after the first), with
  * responses in the slots of their requests (netif.h). A guest that posts no
- * buffers holds at most one packet here and rx-backlog in the inbox: the
- * rest is dropped and counted (CVE-2021-28714/15), nobody else waits.
+ * buffers holds at most a batch here (64 packets, up to 576 once a TSO frame
+ * is segmented in software for a guest without GSO) and rx-backlog in the
+ * inbox: the rest is dropped and counted (CVE-2021-28714/15), nobody else
+ * waits.
  *
  * A frontend that breaks the protocol marks the queue broken: it stops, and
  * the vif is told through cfg.fatal_fd (an eventfd the loop thread
