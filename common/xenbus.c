@@ -598,13 +598,15 @@ static void frontend_watch(const char *path, void *opaque)
 	size_t n = strlen(d->fepath);
 	const char *node = path + n + 1;
 
-	/* The whole directory is watched when the driver wants its nodes. */
+	/*
+	 * The whole directory is watched when the driver wants its nodes. An
+	 * event names one path, but a transaction that changed several nodes
+	 * (state among them) may come as one event naming another: the state
+	 * is re-read on every event, whatever it names.
+	 */
 	if (d->drv->drv->frontend_changed && !strncmp(path, d->fepath, n) && path[n] == '/' &&
-	    strcmp(node, "state")) {
-		if (d->state == XenbusStateConnected && d->connected)
-			d->drv->drv->frontend_changed(d, node);
-		return;
-	}
+	    strcmp(node, "state") && d->state == XenbusStateConnected && d->connected)
+		d->drv->drv->frontend_changed(d, node);
 	dev_changed(d);
 }
 

@@ -85,7 +85,8 @@ struct xb_driver {
 	 * "request-multicast-control"; never "state"). With this callback the
 	 * device's one watch covers the whole frontend directory instead of
 	 * its `state` node, so it costs no extra watch (Xen's per-domain
-	 * watch quota). Events are merged and may be spurious.
+	 * watch quota); the frontend's state is still re-read on every event.
+	 * Events are merged and may be spurious.
 	 */
 	void (*frontend_changed)(struct xb_device *d, const char *node);
 };

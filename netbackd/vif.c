@@ -168,6 +168,7 @@ static int vif_probe(struct xb_device *d)
 	v->dev = d;
 	v->ctrl_port = -1;
 	v->v.fatal_fd = -1;
+	v->v.st = &v->anon;	/* until a connection maps its state file */
 	snprintf(v->v.name, sizeof(v->v.name), "vif %u/%u", xb_dev_frontend_id(d), xb_dev_devid(d));
 	v->v.domid = xb_dev_frontend_id(d);
 	v->v.devid = xb_dev_devid(d);
@@ -969,9 +970,10 @@ static void status_one(const struct vif *v, FILE *out)
 		n->csum6, v->ctrl_port >= 0, atomic_load(&n->mcast_on), n->antispoof,
 		n->port.isolated, (unsigned long long)atomic_load(&n->credit_bytes),
 		(unsigned long long)atomic_load(&n->credit_usec),
-		atomic_load(&n->st->hash.alg) == XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ ? "toeplitz"
-											  : "none",
-		atomic_load(&n->st->hash.flags), atomic_load(&n->st->hash.size), v->reattaches);
+		n->st && atomic_load(&n->st->hash.alg) == XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ
+			? "toeplitz" : "none",
+		n->st ? atomic_load(&n->st->hash.flags) : 0, n->st ? atomic_load(&n->st->hash.size) : 0,
+		v->reattaches);
 	fputs("   ", out);
 	for (int i = 0; i < VQ_CNT__MAX; i++)
 		fprintf(out, " %s=%llu", vq_cnt_names[i], (unsigned long long)sum[i]);

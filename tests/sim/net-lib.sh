@@ -30,7 +30,7 @@ need_root_net() {
 netbackd_start() {
 	# shellcheck disable=SC2086 # the wrapper is a command line
 	"$XENSIM" exec "$H" "$DD" -- ${NETBACKD_WRAPPER:-} "$NETBACKD_SIM" \
-		--runtime-dir "$SIM_TMP/run" "$@" 2>>"$SIM_TMP/netbackd.log" &
+		--runtime-dir "$SIM_TMP/run" ${NETBACKD_ARGS:-} "$@" 2>>"$SIM_TMP/netbackd.log" &
 	NB_PID=$!
 	SIM_PIDS+=("$NB_PID")
 	wait_for 30 test -S "$SIM_TMP/run/netbackd.sock" || fail "netbackd-sim did not start"
