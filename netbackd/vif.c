@@ -446,19 +446,29 @@ static int state_check(struct vif *v, const struct queue_refs *qr)
 
 /* ---------------------------------------------------- switch egress */
 
-/* A flow hash for choosing a guest queue when the guest set none. */
+/*
+ * A flow hash for choosing a guest queue when the guest set none: IPv4
+ * addresses and ports, IPv6 addresses, else the MACs. The bytes are copied
+ * into aligned words first (rte_jhash reads 32-bit words).
+ */
 static uint32_t flow_hash(const struct rte_mbuf *m)
 {
 	uint8_t buf[64];
+	uint32_t w[8];
 	const uint8_t *p = rte_pktmbuf_read(m, 0, 54 < m->pkt_len ? 54 : m->pkt_len, buf);
 
 	if (!p)
 		return 0;
-	if (m->pkt_len >= 34 && p[12] == 0x08 && p[13] == 0x00)	/* IPv4: addresses, ports */
-		return rte_jhash(p + 26, m->pkt_len >= 38 ? 12 : 8, 0);
-	if (m->pkt_len >= 54 && p[12] == 0x86 && p[13] == 0xdd)	/* IPv6: addresses */
-		return rte_jhash(p + 22, 32, 0);
-	return rte_jhash(p, 12, 0);
+	if (m->pkt_len >= 38 && p[12] == 0x08 && p[13] == 0x00) {	/* IPv4 */
+		memcpy(w, p + 26, 12);
+		return rte_jhash_32b(w, 3, 0);
+	}
+	if (m->pkt_len >= 54 && p[12] == 0x86 && p[13] == 0xdd) {	/* IPv6 */
+		memcpy(w, p + 22, 32);
+		return rte_jhash_32b(w, 8, 0);
+	}
+	memcpy(w, p, 12);
+	return rte_jhash_32b(w, 3, 0);
 }
 
 /* Header bytes hashed: netback copies 128 into the linear area too
