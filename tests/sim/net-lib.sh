@@ -139,3 +139,25 @@ fail() {
 	echo "FAIL: $*" >&2
 	exit 1
 }
+
+# nb_port_counter GUEST DEVID NAME...: the sum of the named switch counters
+# of that vif's port (`port vif G/D:` in --status: rx, tx, flooded,
+# drop-isolated, drop-mcast-filter ...).
+nb_port_counter() {
+	local g=$1 d=$2
+	shift 2
+	nb_status | awk -v port="port vif $g/$d:" -v names=" $* " '
+		index($0, port) == 1 { for (i = 4; i <= NF; i++) { split($i, a, "=")
+			if (index(names, " " a[1] " ")) n += a[2] }
+		    print n + 0; exit }'
+}
+
+# nb_counter_at_least GUEST DEVID NAME N: that vif counter reached N.
+nb_counter_at_least() {
+	local n
+	n=$(nb_counter "$1" "$2" "$3")
+	[ -n "$n" ] && [ "$n" -ge "$4" ]
+}
+
+# xs_guest GUEST VERB ARGS...: xenstore-VERB as a process of that guest.
+xs_guest() { local g=$1 v=$2; shift 2; "$XENSIM" exec "$H" "$g" -- "xenstore-$v" "$@"; }
