@@ -139,3 +139,52 @@ fail() {
 	echo "FAIL: $*" >&2
 	exit 1
 }
+
+# nb_port_counter GUEST DEVID NAME...: the sum of the named switch counters
+# of that vif's port (`port vif G/D:` in --status: rx, tx, flooded,
+# drop-isolated, drop-mcast-filter ...).
+nb_port_counter() {
+	local g=$1 d=$2
+	shift 2
+	nb_status | awk -v port="port vif $g/$d:" -v names=" $* " '
+		index($0, port) == 1 { for (i = 4; i <= NF; i++) { split($i, a, "=")
+			if (index(names, " " a[1] " ")) n += a[2] }
+		    print n + 0; exit }'
+}
+
+# nb_counter_at_least GUEST DEVID NAME N: that vif counter reached N.
+nb_counter_at_least() {
+	local n
+	n=$(nb_counter "$1" "$2" "$3")
+	[ -n "$n" ] && [ "$n" -ge "$4" ]
+}
+
+# xs_guest GUEST VERB ARGS...: xenstore-VERB as a process of that guest.
+xs_guest() { local g=$1 v=$2; shift 2; "$XENSIM" exec "$H" "$g" -- "xenstore-$v" "$@"; }
+
+# tcp_bg FROM TO TO-IP MIB: a checksummed TCP transfer of MIB MiB from
+# namespace FROM to namespace TO (ns_guest names) in the background
+# (TCP_CLI, TCP_SRV); tcp_verify MIB waits for both ends and compares.
+tcp_bg() {
+	local port=$((7000 + RANDOM % 1000))
+	in_ns "$2" python3 "$(dirname "$0")/tcpxfer.py" serve "$port" --timeout 60 \
+		>"$SIM_TMP/srv.json" 2>"$SIM_TMP/srv.err" &
+	TCP_SRV=$!
+	SIM_PIDS+=("$TCP_SRV")
+	wait_for 10 grep -q listening "$SIM_TMP/srv.err" || fail "server did not listen"
+	in_ns "$1" python3 "$(dirname "$0")/tcpxfer.py" send "$3" "$port" "$4" --timeout 60 \
+		>"$SIM_TMP/cli.json" &
+	TCP_CLI=$!
+	SIM_PIDS+=("$TCP_CLI")
+}
+
+tcp_verify() {
+	wait "$TCP_CLI" || fail "the TCP sender failed"
+	wait "$TCP_SRV" || fail "the TCP receiver failed"
+	cat "$SIM_TMP/cli.json" "$SIM_TMP/srv.json" >&2
+	python3 -c 'import json,sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+sys.exit(0 if a["bytes"] == b["bytes"] == '"$1"' << 20 and a["sha256"] == b["sha256"] else 1)' \
+		"$SIM_TMP/cli.json" "$SIM_TMP/srv.json" || fail "TCP: the data differ"
+	SIM_VERIFIED=$((SIM_VERIFIED + ($1 << 20)))
+}

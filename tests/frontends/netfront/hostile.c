@@ -319,6 +319,46 @@ static void h_event_storm(struct ctx *c)
 		   (unsigned long long)n * 2, STORM_S);
 }
 
+/*
+ * TX slots with a grant never given, a batch at a time for 3 s: thousands
+ * of bad requests, each only hurting its own frame (every one must be
+ * answered with an error, the vif must stay up, and the backend's log of
+ * them must be rate-limited).
+ */
+static void h_bad_gref_storm(struct ctx *c)
+{
+	enum { BATCH = 32 };
+	uint64_t end = nf_now_ns() + STORM_S * 1000000000ull, n = 0, bad = 0;
+	union nf_tx_slot s[BATCH];
+	int16_t st[BATCH];
+	int r;
+
+	while (nf_now_ns() < end) {
+		for (unsigned i = 0; i < BATCH; i++) {
+			s[i] = req(c, 0, 0, 100, 0, (uint16_t)i);
+			s[i].req.gref = BAD_GREF;
+			memcpy(RING_GET_REQUEST(&c->q->tx, c->q->tx.req_prod_pvt++), &s[i],
+			       sizeof(s[i]));
+		}
+		r = collect(c, BATCH, st);
+		if (r == -EPIPE) {
+			answer_closed(c);
+			return;
+		}
+		if (r <= 0) {
+			set_answer(c, r ? "bad-ring" : "timeout", "after %llu slots, a batch of %u "
+				   "was not answered", (unsigned long long)n, BATCH);
+			return;
+		}
+		for (unsigned i = 0; i < BATCH; i++)
+			bad += st[i] == NETIF_RSP_ERROR || st[i] == NETIF_RSP_DROPPED;
+		n += BATCH;
+	}
+	set_answer(c, bad == n ? "dropped" : bad ? "mixed" : "ok",
+		   "%llu of %llu bad-grant slots in %d s answered with an error",
+		   (unsigned long long)bad, (unsigned long long)n, STORM_S);
+}
+
 static void h_stop_rx(struct ctx *c)
 {
 	uint64_t end = nf_now_ns() + (uint64_t)c->d->o.timeout_s * 1000000000u;
@@ -349,6 +389,7 @@ static const struct nf_hostile {
 	{ "prod-jump", "req_prod more than a ring ahead", h_prod_jump },
 	{ "rx-bad-gref", "an RX request with a grant never given", h_rx_bad_gref },
 	{ "event-storm", "notify both channels in a tight loop for 3 s", h_event_storm },
+	{ "bad-gref-storm", "TX slots with a grant never given, batches for 3 s", h_bad_gref_storm },
 	{ "stop-rx", "post no RX buffers for --timeout s", h_stop_rx },
 	{ "tx-after-post", "rewrite a slot after req_prod is published", h_tx_after_post },
 };

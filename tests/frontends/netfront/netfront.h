@@ -70,7 +70,8 @@
  * ---- Hostile attacks (--hostile; answers: dropped, closed, ok, timeout) ----
  *   too-many-slots, cross-page, first-smaller, runt, extra-bad-type,
  *   extra-more-runs-off, gso-zero-size, bad-gref, prod-jump, rx-bad-gref,
- *   event-storm, stop-rx, tx-after-post (see hostile.c for each one's limit).
+ *   event-storm, bad-gref-storm, stop-rx, tx-after-post (see hostile.c for
+ *   each one's limit).
  *
  * ---- Exit status ----
  *   0 the run met its goal (handshake; everything sent and answered OKAY;
