@@ -66,11 +66,13 @@ traffic() {
 		fi
 		if ! NF_OUT=$SIM_TMP/send-$i.json nf "$P" "$DP" --send $ROUND --to "$MAC_Q" \
 			--from "$MAC_Q" --size 60-1514 --pps 10000 2>>"$SIM_TMP/traffic.log"; then
-			echo "round $i: the sender failed" >"$SIM_TMP/traffic.err"
+			{ echo "round $i: the sender failed"; cat "$SIM_TMP/send-$i.json"; } \
+				>"$SIM_TMP/traffic.err"
 			return
 		fi
 		if ! wait "$NF_PID"; then
-			echo "round $i: the receiver failed" >"$SIM_TMP/traffic.err"
+			{ echo "round $i: the receiver failed"; cat "$SIM_TMP/recv-$i.json"; } \
+				>"$SIM_TMP/traffic.err"
 			return
 		fi
 		if ! jtrue '(d["received"] == '$ROUND' and d["lost"] == 0 and d["corrupted"] == 0 and

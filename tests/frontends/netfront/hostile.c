@@ -362,7 +362,21 @@ static void h_bad_gref_storm(struct ctx *c)
 static void h_stop_rx(struct ctx *c)
 {
 	uint64_t end = nf_now_ns() + (uint64_t)c->d->o.timeout_s * 1000000000u;
+	uint8_t f[128];
+	int16_t st = 0;
 
+	/*
+	 * One broadcast frame first, as a guest that ran before it stalled has
+	 * sent: a switch learns our MAC, so what others send to it comes to
+	 * this vif alone (not flooded to everyone).
+	 */
+	nf_gen_build(f, sizeof(f), (const uint8_t[6]){ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
+		     c->d->mac, 0, 0);
+	if (nf_tx_frame(c->q, f, sizeof(f), &(struct nf_tx_meta){ 0 }) > 0 &&
+	    collect(c, 1, &st) == -EPIPE) {
+		answer_closed(c);
+		return;
+	}
 	/* Nothing posted, nothing consumed: whatever others send piles up at the backend. */
 	while (nf_now_ns() < end && !be_gone(c))
 		wait_a_bit(c, 200);
@@ -390,7 +404,7 @@ static const struct nf_hostile {
 	{ "rx-bad-gref", "an RX request with a grant never given", h_rx_bad_gref },
 	{ "event-storm", "notify both channels in a tight loop for 3 s", h_event_storm },
 	{ "bad-gref-storm", "TX slots with a grant never given, batches for 3 s", h_bad_gref_storm },
-	{ "stop-rx", "post no RX buffers for --timeout s", h_stop_rx },
+	{ "stop-rx", "send one frame, then post no RX buffers for --timeout s", h_stop_rx },
 	{ "tx-after-post", "rewrite a slot after req_prod is published", h_tx_after_post },
 };
 
