@@ -47,6 +47,12 @@
 /* A segment per data slot and per mbuf segment, at most, for one packet. */
 #define RX_PKT_SEGS_MAX (RX_MAX_DATA_SLOTS + 64)
 
+/* mbufs taken from the pool per bulk call for guest TX: one mempool call
+ * per burst of small frames instead of one per frame. A queue keeps at
+ * most this many out of the pool while idle (size --mbufs for it). */
+#define TX_STASH 32
+_Static_assert(TX_STASH >= NB_TX_MAX_FRAGS, "a stash holds any packet");
+
 enum tx_action { TXA_ERROR, TXA_OK_NOFRAME, TXA_FRAME, TXA_MCAST };
 
 struct tx_state {
@@ -84,6 +90,8 @@ struct vifq {
 	struct log_ratelimit rl;
 	_Atomic uint64_t cnt[VQ_CNT__MAX];
 	/* TX batch */
+	unsigned nstash;		/* mbufs taken from the pool in bulk, unused yet */
+	struct rte_mbuf *stash[TX_STASH];
 	union nb_tx_slot slots[TX_COPY_SLOTS];
 	struct nb_tx_pkt pkt[TX_BATCH];
 	struct tx_state txs[TX_BATCH];
@@ -228,8 +236,20 @@ static int tx_build(struct vifq *q, const struct nb_tx_pkt *pkt, struct tx_state
 
 	for (unsigned i = 0; i < pkt->nfrags; i++)
 		n += pkt->frag[i].size != 0;
-	if (rte_pktmbuf_alloc_bulk(nb_worker_pool(q->w), segs, n) < 0)
-		return -ENOBUFS;
+	if (q->nstash < n) {
+		/* TX_STASH >= NB_TX_MAX_FRAGS: room for any packet's missing ones. */
+		unsigned need = n - q->nstash, want = TX_STASH - q->nstash;
+
+		/* All or nothing, as the pool gives; a smaller bulk when short. */
+		while (want >= need && rte_pktmbuf_alloc_bulk(nb_worker_pool(q->w),
+							      q->stash + q->nstash, want) < 0)
+			want /= 2;
+		if (want < need)
+			return -ENOBUFS;
+		q->nstash += want;
+	}
+	q->nstash -= n;
+	memcpy(segs, q->stash + q->nstash, n * sizeof(segs[0]));
 	head = segs[0];
 	ts->seg0 = *nseg;
 	ts->nseg = 0;
@@ -831,6 +851,8 @@ static void vq_detach(struct nb_pollable *p, struct nb_worker *w)
 	q->tx_map = q->rx_map = NULL;
 	rte_pktmbuf_free_bulk(q->rx_pend, q->rx_np);
 	q->rx_np = 0;
+	rte_pktmbuf_free_bulk(q->stash, q->nstash);
+	q->nstash = 0;
 	while (rte_ring_sc_dequeue(q->inbox, (void **)&m) == 0)
 		rte_pktmbuf_free(m);
 }
