@@ -53,7 +53,11 @@ for how in missing truncated magic refs; do
 	bfb=$BF_PID
 	base=$(bb_requests "$G" xvdb)
 	wait_for 30 bb_served_at_least "$G" xvdb $((${base:-0} + STEP)) || fail "$how: no I/O"
-	[ -f "$QA" ] || fail "$how: no state file $QA"
+	# Both loads must be under way: xvda's frontend may connect after xvdb
+	# has served STEP requests (the sanitizer build is slow to start it).
+	basea=$(bb_requests "$G" xvda)
+	wait_for 30 bb_served_at_least "$G" xvda $((${basea:-0} + 1)) || fail "$how: no I/O on xvda"
+	wait_for 30 test -f "$QA" || fail "$how: no state file $QA"
 	blkbackd_kill KILL
 	spoil "$how"
 	blkbackd_start
