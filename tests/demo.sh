@@ -38,11 +38,11 @@ cleanup() {
 	local rc=$? p
 	trap - EXIT INT TERM
 	[ -n "$BB_PID" ] && kill "$BB_PID" 2>/dev/null
-	for p in "${PIDS[@]}" $NB_PID; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}" $NB_PID; do kill "$p" 2>/dev/null || true; done
 	timeout 30 "$XENSIM" down "$H" >/dev/null 2>&1 || true
 	[ -n "$BB_PID" ] && wait "$BB_PID" 2>/dev/null
-	for p in "${PIDS[@]}" $NB_PID; do wait "$p" 2>/dev/null; done
-	for p in g up; do ip netns del "$NS$p" 2>/dev/null; done
+	for p in "${PIDS[@]}" $NB_PID; do wait "$p" 2>/dev/null || true; done
+	for p in g up; do ip netns del "$NS$p" 2>/dev/null || true; done
 	if [ "$rc" -ne 0 ]; then
 		echo "demo failed (exit $rc); the daemons' logs:" >&2
 		tail -n 40 "$T/blkbackd.log" "$T/netbackd.log" >&2 2>/dev/null || true
