@@ -162,7 +162,6 @@ int sw_port_add(struct sw *s, struct sw_port *p)
 		if (atomic_load(&s->ports[i]))
 			continue;
 		p->id = (uint16_t)i;
-		memset(p->cnt, 0, sizeof(p->cnt));
 		if (!atomic_compare_exchange_strong(&s->ports[i], &expect, p))
 			continue;
 		if (atomic_load(&s->nports_hi) <= i)

@@ -83,7 +83,7 @@ struct sw_port {
 	sw_egress_fn egress;
 	void *opaque;
 	char name[40];			/* "vif 5/0", "uplink net_tap0" */
-	_Atomic uint64_t cnt[SW_CNT__MAX];
+	_Atomic uint64_t cnt[SW_CNT__MAX];	/* the whole life of the port: not reset on re-add */
 };
 
 /* A worker's staging area (one per worker, sized for SW_MAX_PORTS). */

@@ -678,17 +678,13 @@ static int start_queues(struct xb_device *d, struct vif *v, const struct queue_r
 		r = vifq_new(&qc, &v->v.q[i]);
 		if (r < 0)
 			return xb_dev_fatal(d, r, "queue %u: out of memory", i);
-		r = nb_worker_attach(nb_workers_least_loaded(c->cc.workers), vifq_pollable(v->v.q[i]));
-		if (r < 0) {
-			vifq_free(v->v.q[i]);
-			v->v.q[i] = NULL;
-			return xb_dev_fatal(d, r, "queue %u: mapping rings %llu/%llu or binding ports "
-					    "%llu/%llu", i, (unsigned long long)qr[i].tx_ref,
-					    (unsigned long long)qr[i].rx_ref,
-					    (unsigned long long)qr[i].tx_port,
-					    (unsigned long long)qr[i].rx_port);
-		}
 	}
+	/*
+	 * The port joins the switch before any queue runs: the first frame
+	 * a queue takes (a replayed one, after a restart) carries this port's
+	 * id, never the id of an earlier connection that another vif may hold
+	 * by now. Until its worker attaches, a queue's inbox just fills.
+	 */
 	v->v.port.kind = SW_VIF;
 	v->v.port.mcast = &v->v.st->mcast;
 	v->v.port.mcast_on = &v->v.mcast_on;
@@ -698,6 +694,15 @@ static int start_queues(struct xb_device *d, struct vif *v, const struct queue_r
 	r = sw_port_add(c->cc.sw, &v->v.port);
 	if (r < 0)
 		return xb_dev_fatal(d, r, "the switch has no free port (%u in use)", SW_MAX_PORTS);
+	for (unsigned i = 0; i < v->v.nqueues; i++) {
+		r = nb_worker_attach(nb_workers_least_loaded(c->cc.workers), vifq_pollable(v->v.q[i]));
+		if (r < 0)
+			return xb_dev_fatal(d, r, "queue %u: mapping rings %llu/%llu or binding ports "
+					    "%llu/%llu", i, (unsigned long long)qr[i].tx_ref,
+					    (unsigned long long)qr[i].rx_ref,
+					    (unsigned long long)qr[i].tx_port,
+					    (unsigned long long)qr[i].rx_port);
+	}
 	return 0;
 }
 
@@ -987,6 +992,10 @@ static void status_one(const struct vif *v, FILE *out)
 	fputs("   ", out);
 	for (int i = 0; i < VQ_CNT__MAX; i++)
 		fprintf(out, " %s=%llu", vq_cnt_names[i], (unsigned long long)sum[i]);
+	fputs("\n    switch:", out);
+	for (int i = 0; i < SW_CNT__MAX; i++)
+		fprintf(out, " %s=%llu", sw_cnt_names[i],
+			(unsigned long long)atomic_load(&n->port.cnt[i]));
 	fputc('\n', out);
 	for (unsigned i = 0; i < n->nqueues; i++)
 		if (n->q[i])

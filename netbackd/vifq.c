@@ -84,6 +84,7 @@ struct vifq {
 	netif_rx_back_ring_t rx;
 	int tx_port, rx_port;		/* local; equal without split channels */
 	struct rte_ring *inbox;
+	struct nb_worker *_Atomic owner;	/* q->w, for other threads' kicks */
 	const char *broken;
 	bool tx_throttled;
 	unsigned caps;			/* offloads the guest takes (offload.h) */
@@ -469,17 +470,23 @@ static unsigned tx_pass(struct vifq *q)
 
 void vifq_deliver(struct vifq *q, struct nb_worker *from, struct rte_mbuf **pkts, uint16_t n)
 {
-	bool was_empty = rte_ring_empty(q->inbox);
 	unsigned done = rte_ring_mp_enqueue_burst(q->inbox, (void **)pkts, n, NULL);
+	struct nb_worker *owner;
 
 	if (done < n) {
 		cnt_add(q, VQ_CNT_RX_DROP_BACKLOG, n - done);
 		rte_pktmbuf_free_bulk(pkts + done, n - done);
 	}
-	/* Only the first packet of an empty inbox needs to wake the owner:
-	 * a non-empty inbox is being served, or waits for guest buffers. */
-	if (done && was_empty && q->w && q->w != from)
-		nb_worker_kick(q->w);
+	/*
+	 * Wake the owner if it sleeps (nb_worker_kick looks, after a full
+	 * fence, so it pairs with the owner's `sleeping` store before its
+	 * last look at the inbox). Not only when the inbox was empty: the
+	 * owner may empty it between such a test and this enqueue, then
+	 * sleep. No owner yet: it looks at the inbox when it attaches.
+	 */
+	owner = atomic_load_explicit(&q->owner, memory_order_seq_cst);
+	if (done && owner && owner != from)
+		nb_worker_kick(owner);
 }
 
 /* Moves packets from the inbox to the pending list, with the guest's
@@ -792,6 +799,7 @@ static int vq_attach(struct nb_pollable *p, struct nb_worker *w)
 	int r;
 
 	q->w = w;
+	atomic_store(&q->owner, w);	/* before this worker's first look at the inbox */
 	q->ops = nb_worker_ops(w);
 	q->gt = nb_worker_gnttab(w);
 	q->ev = nb_worker_evtchn(w);
@@ -830,6 +838,8 @@ static int vq_attach(struct nb_pollable *p, struct nb_worker *w)
 	return 0;
 err:
 	vq_detach(p, w);
+	q->w = NULL;	/* not on any worker: nothing to detach later */
+	atomic_store(&q->owner, NULL);
 	return r;
 }
 
