@@ -12,6 +12,7 @@
 #include <rte_jhash.h>
 
 #include "ctrl.h"
+#include "log.h"
 #include "sw.h"
 
 const char *const sw_cnt_names[SW_CNT__MAX] = {
@@ -166,6 +167,7 @@ int sw_port_add(struct sw *s, struct sw_port *p)
 			continue;
 		if (atomic_load(&s->nports_hi) <= i)
 			atomic_store(&s->nports_hi, i + 1);
+		log_debug("switch: %s joins as port %u", p->name, i);
 		return 0;
 	}
 	return -ENOSPC;
@@ -178,6 +180,7 @@ void sw_port_remove(struct sw *s, struct sw_port *p)
 	if (!p || atomic_load(&s->ports[p->id]) != p)
 		return;
 	atomic_store(&s->ports[p->id], NULL);
+	log_debug("switch: %s leaves port %u", p->name, p->id);
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t k = atomic_load_explicit(&s->tab[i].key, memory_order_relaxed);
 

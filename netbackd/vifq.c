@@ -450,18 +450,24 @@ static unsigned tx_pass(struct vifq *q)
 		tx_respond(q, &q->pkt[i], status);
 	}
 	q->tx.req_cons += used;
-	if (npkt) {
-		cnt_add(q, VQ_CNT_BATCHES, 1);
-		RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&q->tx, ntfy);
-		if (ntfy)
-			notify(q, q->tx_port);
-	}
+	/*
+	 * The frames go to the switch before the guest sees them answered:
+	 * a guest that closes once all its frames are answered makes the
+	 * loop thread take this vif's port out of the switch, and a frame
+	 * switched after that would find no input port and vanish.
+	 */
 	if (nout) {
 		struct nb_capture *cap = atomic_load_explicit(&q->vif->cap, memory_order_acquire);
 
 		if (cap)
 			nb_capture_pkts(cap, q->tx_out, (uint16_t)nout, false);
 		nb_worker_switch(q->w, q->tx_out, (uint16_t)nout);
+	}
+	if (npkt) {
+		cnt_add(q, VQ_CNT_BATCHES, 1);
+		RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&q->tx, ntfy);
+		if (ntfy)
+			notify(q, q->tx_port);
 	}
 	return npkt;
 }
