@@ -475,19 +475,28 @@ static uint32_t flow_hash(const struct rte_mbuf *m)
  * (XEN_NETBACK_TX_COPY_LEN); a guest may split headers over slots. */
 #define HASH_HDR_BYTES 128
 
+bool nb_vif_hash(const struct nb_vif *v, const struct rte_mbuf *m, uint32_t *hash,
+		 uint8_t *type)
+{
+	uint8_t buf[HASH_HDR_BYTES];
+	uint32_t len = m->pkt_len < HASH_HDR_BYTES ? m->pkt_len : HASH_HDR_BYTES;
+	const uint8_t *p;
+
+	if (!atomic_load_explicit(&v->hash_on, memory_order_relaxed))
+		return false;
+	p = rte_pktmbuf_read(m, 0, len, buf);
+	return p && nb_hash_frame(&v->st->hash, p, len, hash, type);
+}
+
 static unsigned pick_queue(struct nb_vif *v, struct rte_mbuf *m)
 {
-	uint8_t buf[HASH_HDR_BYTES], type;
-	uint32_t len = m->pkt_len < HASH_HDR_BYTES ? m->pkt_len : HASH_HDR_BYTES, h;
-	const uint8_t *p;
+	uint32_t h;
+	uint8_t type;
 
 	if (v->nqueues == 1)
 		return 0;
-	if (atomic_load_explicit(&v->hash_on, memory_order_relaxed)) {
-		p = rte_pktmbuf_read(m, 0, len, buf);
-		if (p && nb_hash_frame(&v->st->hash, p, len, &h, &type))
-			return nb_hash_select(&v->st->hash, h, v->nqueues);
-	}
+	if (nb_vif_hash(v, m, &h, &type))
+		return nb_hash_select(&v->st->hash, h, v->nqueues);
 	return flow_hash(m) % v->nqueues;
 }
 

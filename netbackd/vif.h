@@ -98,6 +98,15 @@ struct nb_ctx_cfg {
 	struct rte_mempool *pool;
 };
 
+/*
+ * The frontend's hash of a frame (netif.h XEN_NETIF_CTRL_TYPE_SET_HASH_*):
+ * false unless it configured Toeplitz over a ctrl ring and one of its
+ * hash types applies; else the value and the _XEN_NETIF_CTRL_HASH_TYPE_*
+ * number. Any thread; reads the first 128 bytes.
+ */
+bool nb_vif_hash(const struct nb_vif *v, const struct rte_mbuf *m, uint32_t *hash,
+		 uint8_t *type);
+
 int nb_ctx_new(const struct nb_ctx_cfg *cc, struct nb_ctx **ret);
 void nb_ctx_free(struct nb_ctx *c);
 const struct xb_driver *nb_ctx_driver(struct nb_ctx *c);

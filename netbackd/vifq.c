@@ -43,6 +43,8 @@
 /* RX slots one packet may take: netfront's XEN_NETIF_NR_SLOTS_MIN (18)
  * data slots (xennet_get_responses), plus the GSO extra. */
 #define RX_MAX_DATA_SLOTS XEN_NETIF_NR_SLOTS_MIN
+/* Extras a frame takes on the RX ring: GSO, then hash. */
+#define RX_MAX_EXTRAS 2
 #define RX_SEGS 1024
 /* A segment per data slot and per mbuf segment, at most, for one packet. */
 #define RX_PKT_SEGS_MAX (RX_MAX_DATA_SLOTS + 64)
@@ -68,7 +70,10 @@ struct rx_state {
 	uint16_t seg0, nseg;
 	uint16_t ids[RX_MAX_DATA_SLOTS + 1];
 	uint16_t sizes[RX_MAX_DATA_SLOTS];
-	bool gso;
+	bool gso;			/* a GSO extra follows the first slot */
+	bool hash;			/* then a hash extra */
+	uint8_t hash_type;		/* _XEN_NETIF_CTRL_HASH_TYPE_* */
+	uint32_t hash_value;
 };
 
 struct vifq {
@@ -579,10 +584,44 @@ static uint16_t rx_flags(const struct rte_mbuf *m)
 	return 0;
 }
 
+/*
+ * The extras of one frame: after its first data slot, each in the slot of
+ * the request it used, in type order, XEN_NETIF_EXTRA_FLAG_MORE on all but
+ * the last (netif.h; Linux rx.c xenvif_rx_extra_slot). Every byte set.
+ * Returns the ring index after them.
+ */
+static RING_IDX rx_extras(struct vifq *q, const struct rx_state *rs, RING_IDX i)
+{
+	struct netif_extra_info *x;
+
+	if (rs->gso) {
+		x = (void *)RING_GET_RESPONSE(&q->rx, i++);
+		memset(x, 0, sizeof(*x));
+		x->type = XEN_NETIF_EXTRA_TYPE_GSO;
+		x->flags = rs->hash ? XEN_NETIF_EXTRA_FLAG_MORE : 0;
+		x->u.gso.size = rs->m->tso_segsz;
+		x->u.gso.type = (rs->m->ol_flags & RTE_MBUF_F_TX_IPV6) ?
+					XEN_NETIF_GSO_TYPE_TCPV6 : XEN_NETIF_GSO_TYPE_TCPV4;
+	}
+	if (rs->hash) {
+		/* Only to a frontend that configured a hash (Linux: "make sure
+		 * that hashes are not sent to unaware frontends"); the value
+		 * little-endian ("LSB ---- value ---- MSB"). */
+		x = (void *)RING_GET_RESPONSE(&q->rx, i++);
+		memset(x, 0, sizeof(*x));
+		x->type = XEN_NETIF_EXTRA_TYPE_HASH;
+		x->u.hash.type = rs->hash_type;
+		x->u.hash.algorithm = XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ;
+		for (int b = 0; b < 4; b++)
+			x->u.hash.value[b] = (uint8_t)(rs->hash_value >> (8 * b));
+	}
+	return i;
+}
+
 static void rx_respond(struct vifq *q, const struct rx_state *rs, bool ok)
 {
 	RING_IDX i = rs->first;
-	uint16_t base = rx_flags(rs->m) | (rs->gso ? NETRXF_extra_info : 0);
+	uint16_t base = rx_flags(rs->m) | (rs->gso || rs->hash ? NETRXF_extra_info : 0);
 
 	for (uint16_t k = 0; k < rs->nslots; k++) {
 		struct netif_rx_response *rsp = RING_GET_RESPONSE(&q->rx, i);
@@ -592,20 +631,20 @@ static void rx_respond(struct vifq *q, const struct rx_state *rs, bool ok)
 		rsp->flags = (k == 0 ? base : 0) | (k + 1 < rs->nslots ? NETRXF_more_data : 0);
 		rsp->status = ok ? (int16_t)rs->sizes[k] : NETIF_RSP_ERROR;
 		i++;
-		if (k == 0 && rs->gso) {
-			/* netif.h: the extra follows the first data slot, in
-			 * the slot of the request it used. Every byte set. */
-			struct netif_extra_info *x = (void *)RING_GET_RESPONSE(&q->rx, i);
-
-			memset(x, 0, sizeof(*x));
-			x->type = XEN_NETIF_EXTRA_TYPE_GSO;
-			x->u.gso.size = rs->m->tso_segsz;
-			x->u.gso.type = (rs->m->ol_flags & RTE_MBUF_F_TX_IPV6) ?
-						XEN_NETIF_GSO_TYPE_TCPV6 : XEN_NETIF_GSO_TYPE_TCPV4;
-			i++;
-		}
+		if (k == 0)
+			i = rx_extras(q, rs, i);
 	}
 	q->rx.rsp_prod_pvt = i;
+}
+
+/* Ring slots m takes: its data slots (0: too big) and its extras. */
+static unsigned rx_need(struct vifq *q, struct rte_mbuf *m, struct rx_state *rs)
+{
+	unsigned data = rx_data_slots(q, m);
+
+	rs->gso = rx_is_gso(m);
+	rs->hash = nb_vif_hash(q->vif, m, &rs->hash_value, &rs->hash_type);
+	return data ? data + rs->gso + rs->hash : 0;
 }
 
 static unsigned rx_pass(struct vifq *q)
@@ -628,27 +667,26 @@ static unsigned rx_pass(struct vifq *q)
 	while (taken < q->rx_np && npkt < RX_BATCH && nseg + RX_PKT_SEGS_MAX <= RX_SEGS) {
 		struct rte_mbuf *m = q->rx_pend[taken];
 		struct rx_state *rs = &q->rxs[npkt];
-		netif_rx_request_t all[RX_MAX_DATA_SLOTS + 1], reqs[RX_MAX_DATA_SLOTS];
-		unsigned data = rx_data_slots(q, m), need, j = 0;
+		netif_rx_request_t all[RX_MAX_DATA_SLOTS + RX_MAX_EXTRAS], reqs[RX_MAX_DATA_SLOTS];
+		unsigned need = rx_need(q, m, rs), extras, j = 0;
 
-		if (!data || m->nb_segs > 64) {
+		if (!need || m->nb_segs > 64) {
 			cnt_add(q, VQ_CNT_RX_DROP_TOO_BIG, 1);
 			rte_pktmbuf_free(m);
 			taken++;
 			continue;
 		}
-		rs->gso = rx_is_gso(m);
-		need = data + rs->gso;
 		if ((unsigned)avail < need)
 			break;
+		extras = (unsigned)rs->gso + rs->hash;
 		rs->m = m;
 		rs->first = q->rx.req_cons;
-		rs->nslots = (uint16_t)data;
+		rs->nslots = (uint16_t)(need - extras);
 		for (unsigned k = 0; k < need; k++)
 			RING_COPY_REQUEST(&q->rx, q->rx.req_cons + k, &all[k]);
-		/* The extra's request (the second) gives its slot, not a buffer. */
+		/* The extras' requests (after the first) give their slots, not buffers. */
 		for (unsigned k = 0; k < need; k++) {
-			if (rs->gso && k == 1)
+			if (k >= 1 && k <= extras)
 				continue;
 			reqs[j] = all[k];
 			rs->ids[j++] = all[k].id;
@@ -746,7 +784,8 @@ static bool vq_arm(struct nb_pollable *p, struct nb_worker *w, uint64_t *wake_ns
 	}
 	rx_refill(q);
 	if (q->rx_np) {
-		unsigned need = rx_data_slots(q, q->rx_pend[0]) + rx_is_gso(q->rx_pend[0]);
+		struct rx_state rs;
+		unsigned need = rx_need(q, q->rx_pend[0], &rs);
 
 		if (rx_free(q) >= need)
 			return true;

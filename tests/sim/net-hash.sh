@@ -54,7 +54,9 @@ check_moved() {
 }
 
 ns_guest a "$A" "$DA" 10.14.0.1/24
+PID_A=$NSG_PID
 ns_guest b "$B" "$DB" 10.14.0.2/24 --queues 2 --ctrl-ring --hash-queue 1
+PID_B=$NSG_PID
 nb_status | grep "^vif $B/$DB:" | grep -q "ctrl-ring=1" || fail "B has no control ring"
 in_ns a ping -c 2 -W 5 10.14.0.2 >&2 || fail "ping"
 r1=$(queue_rx "$B" "$DB" 1)
@@ -70,6 +72,7 @@ wait "$srv"
 check_moved 1 0 "$r1" "$r0"
 xfer 32
 
+
 # A second guest's frontend with an out-of-range mapping: refused, vif alive.
 C=$(sim_guest gc)
 DC=$(vif_attach "$C" 00:16:3e:00:05:0c)
@@ -80,4 +83,17 @@ jtrue 'd["ctrl"]["set-algorithm"] == 0 and d["ctrl"]["set-key"] == 0 and d["ctrl
 jtrue 'd["hash_mapping_max"] >= 128 and d["hash_flags_offered"] & 3 == 3' "$SIM_TMP/bad.json" ||
 	fail "GET_HASH_MAPPING_SIZE / GET_HASH_FLAGS answers"
 nb_status | grep -q "^vif $B/$DB: Connected" || fail "B's vif was disturbed"
+
+# The hash extras (netif.h XEN_NETIF_EXTRA_TYPE_HASH): B, which configured
+# Toeplitz, got one with its TCP frames, each equal to netfront's own
+# Toeplitz of the frame; A, which configured nothing, got none (Linux:
+# "make sure that hashes are not sent to unaware frontends").
+kill -TERM "$PID_A" "$PID_B"
+wait "$PID_A" "$PID_B"
+cat "$SIM_TMP/netfront-a.json" "$SIM_TMP/netfront-b.json" >&2
+jtrue 'd["rx_hash_ok"] > 100 and d["rx_hash_bad"] == 0' "$SIM_TMP/netfront-b.json" ||
+	fail "B's hash extras missing or wrong"
+jtrue 'd["rx_hash_ok"] == 0 and d["rx_hash_bad"] == 0' "$SIM_TMP/netfront-a.json" ||
+	fail "A, which set no hash, was given hash extras"
+say "B: $(jget rx_hash_ok "$SIM_TMP/netfront-b.json") hash extras, each equal to its own Toeplitz; A: none"
 sim_report

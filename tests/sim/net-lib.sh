@@ -111,14 +111,18 @@ nf_wait() {
 
 # ns_guest NAME GUEST DEVID IP/PREFIX [NETFRONT-ARGS...]: a network
 # namespace NAME whose eth1 is netfront-sim's TAP on that vif, up with IP.
+# NSG_PID is netfront's; SIGTERM ends it, its JSON then in
+# $SIM_TMP/netfront-NAME.json.
 ns_guest() {
 	local name=$1 ns=$NS_PREFIX$1 g=$2 d=$3 ip=$4
 	shift 4
 	ip netns add "$ns" || fail "ip netns add $ns"
 	SIM_CLEANUP+=("ip netns del $ns")
 	ip netns exec "$ns" "$XENSIM" exec "$H" "$g" -- "$NETFRONT_SIM" --vif "$d" \
-		--tap eth1 "$@" 2>>"$SIM_TMP/netfront-$name.log" &
-	SIM_PIDS+=("$!")
+		--tap eth1 --json "$@" >"$SIM_TMP/netfront-$name.json" \
+		2>>"$SIM_TMP/netfront-$name.log" &
+	NSG_PID=$!
+	SIM_PIDS+=("$NSG_PID")
 	wait_for 30 ip netns exec "$ns" ip link show eth1 >/dev/null 2>&1 ||
 		fail "netfront's TAP did not appear in $ns"
 	ip netns exec "$ns" ip addr add "$ip" dev eth1 || fail "address on $ns"

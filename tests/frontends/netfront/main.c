@@ -320,6 +320,8 @@ static void total(struct nf_dev *d, struct nf_counters *c)
 		c->rx_bytes += q->rx_bytes;
 		c->rx_slots += q->rx_slots;
 		c->rx_errors += q->rx_errors;
+		c->rx_hash_ok += q->rx_hash_ok;
+		c->rx_hash_bad += q->rx_hash_bad;
 		c->notify += q->notify;
 		c->events += q->events;
 		c->tap_dropped += q->tap_dropped;
@@ -428,6 +430,8 @@ static void print_json(struct prog *P, struct nf_dev *d, const struct nf_counter
 	jw_u64(&j, "tx_errors", c->tx_errors);
 	jw_u64(&j, "tx_bad_rsp", c->tx_bad_rsp);
 	jw_u64(&j, "rx_errors", c->rx_errors);
+	jw_u64(&j, "rx_hash_ok", c->rx_hash_ok);
+	jw_u64(&j, "rx_hash_bad", c->rx_hash_bad);
 	jw_u64(&j, "tx_frames", c->tx_frames);
 	jw_u64(&j, "rx_frames", c->rx_frames);
 	jw_u64(&j, "tx_slots", c->tx_slots);

@@ -253,6 +253,10 @@ struct nf_rx_pkt {
 	uint8_t gso_type;
 	uint16_t gso_size;
 	unsigned slots;		/* ring slots it used, extras included */
+	bool hash;		/* a XEN_NETIF_EXTRA_TYPE_HASH extra came with it */
+	uint8_t hash_type;	/* its _XEN_NETIF_CTRL_HASH_TYPE_* */
+	uint8_t hash_alg;
+	uint32_t hash_value;
 };
 
 /*
@@ -328,6 +332,8 @@ struct nf_counters {
 	uint64_t tx_bad_rsp;	/* responses with an id not in flight, or a bad status */
 	uint64_t rx_frames, rx_bytes, rx_slots;
 	uint64_t rx_errors;	/* bad responses or chains */
+	uint64_t rx_hash_ok;	/* hash extras equal to our own Toeplitz of the frame */
+	uint64_t rx_hash_bad;	/* hash extras that are not */
 	uint64_t notify, events;
 	uint64_t tap_dropped;	/* TAP frames that could not be sent, or RX not written */
 };
@@ -470,6 +476,18 @@ int nf_tap_configure(int fd, const char *name, const uint8_t mac[6], unsigned mt
 		     const struct nf_tx_caps *caps);
 
 /* ---- ctrl.c: the control ring (--hash-queue) ---- */
+
+/* The key --hash-queue programs (40 bytes). */
+extern const uint8_t nf_rss_key[40];
+/*
+ * Whether a hash extra is right for frame f: the Toeplitz hash, with key,
+ * of the fields its type names (netif.h "Hash types": IPv4/IPv6 addresses,
+ * then TCP ports), computed here bit by bit as Microsoft's RSS
+ * specification defines it, independently of the backend's code.
+ */
+bool nf_hash_check(const uint8_t *key, size_t keylen, const uint8_t *f, size_t len,
+		   uint8_t type, uint32_t value);
+uint32_t nf_toeplitz(const uint8_t *key, size_t keylen, const uint8_t *in, size_t n);
 struct nf_ctrl_result {
 	unsigned n;			/* steps run */
 	char step[8][20];

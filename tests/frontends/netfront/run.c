@@ -121,6 +121,14 @@ static void on_rx(struct nf_queue *q, const struct nf_rx_pkt *p, uint8_t *frame,
 	struct worker *w = arg;
 
 	(void)q;
+	if (p->hash) {
+		if (p->hash_alg == XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ &&
+		    nf_hash_check(nf_rss_key, sizeof(nf_rss_key), frame, p->len, p->hash_type,
+				  p->hash_value))
+			w->q->cnt.rx_hash_ok++;
+		else
+			w->q->cnt.rx_hash_bad++;
+	}
 	if (w->S->o->tap)
 		rx_tap(w, p, frame);
 	else

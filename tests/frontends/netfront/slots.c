@@ -169,7 +169,16 @@ static enum nf_rx_res extra_slot(struct nf_rx_asm *a, const struct netif_rx_resp
 		a->p.gso_type = x.u.gso.type;
 		a->p.gso_size = x.u.gso.size;
 	}
-	/* MCAST and HASH extras carry nothing this frontend uses. */
+	if (x.type == XEN_NETIF_EXTRA_TYPE_HASH) {
+		/* netif.h: the value little-endian ("LSB ---- value ---- MSB"). */
+		a->p.hash = true;
+		a->p.hash_type = x.u.hash.type;
+		a->p.hash_alg = x.u.hash.algorithm;
+		a->p.hash_value = (uint32_t)x.u.hash.value[0] | (uint32_t)x.u.hash.value[1] << 8 |
+				  (uint32_t)x.u.hash.value[2] << 16 |
+				  (uint32_t)x.u.hash.value[3] << 24;
+	}
+	/* MCAST extras carry nothing this frontend uses. */
 	if (!a->want_extra && !a->more)
 		return done(a, ret);
 	return NF_RX_MORE;

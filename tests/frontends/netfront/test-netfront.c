@@ -638,6 +638,33 @@ static void t_pool_sizes(void)
 	}
 }
 
+/* Microsoft's RSS verification vector: 66.9.149.187:2794 -> 161.142.100.80:1766. */
+static void t_hash(void)
+{
+	static const uint8_t ip4[] = { 0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0,
+				       66, 9, 149, 187, 161, 142, 100, 80 };
+	static const uint8_t tcp[] = { 2794 >> 8, 2794 & 0xff, 1766 >> 8, 1766 & 0xff };
+	uint8_t f[64] = { 0 };
+
+	memcpy(f, MAC_B, 6);
+	memcpy(f + 6, MAC_A, 6);
+	f[12] = 0x08;
+	memcpy(f + 14, ip4, sizeof(ip4));
+	memcpy(f + 34, tcp, sizeof(tcp));
+	CHECK(nf_toeplitz(nf_rss_key, 40, f + 26, 8) == 0x323e8fc2u);
+	CHECK(nf_hash_check(nf_rss_key, 40, f, sizeof(f), _XEN_NETIF_CTRL_HASH_TYPE_IPV4,
+			    0x323e8fc2u));
+	CHECK(nf_hash_check(nf_rss_key, 40, f, sizeof(f), _XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP,
+			    0x51ccc178u));
+	CHECK(!nf_hash_check(nf_rss_key, 40, f, sizeof(f), _XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP,
+			     0x323e8fc2u));
+	CHECK(!nf_hash_check(nf_rss_key, 40, f, sizeof(f), _XEN_NETIF_CTRL_HASH_TYPE_IPV6,
+			     0x323e8fc2u));
+	f[20] = 0x20;	/* more fragments: no TCP hash */
+	CHECK(!nf_hash_check(nf_rss_key, 40, f, sizeof(f), _XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP,
+			     0x51ccc178u));
+}
+
 int main(void)
 {
 	tap_run("/netfront/crc32", t_crc);
@@ -659,5 +686,6 @@ int main(void)
 	tap_run("/netfront/vnet/rx", t_vnet_rx);
 	tap_run("/netfront/tx/pool", t_txpool);
 	tap_run("/netfront/pool-sizes", t_pool_sizes);
+	tap_run("/netfront/hash", t_hash);
 	return tap_done();
 }
