@@ -96,6 +96,11 @@ int nb_config_set(struct nb_config *c, const char *key, const char *value, char 
 		r = conf_parse_uint(value, 2048, 1u << 20, &c->mbufs);
 	else if (!strcmp(key, "mem-mb"))
 		r = conf_parse_uint(value, 64, 1u << 16, &c->mem_mb);
+	else if (!strcmp(key, "uplink-mtu"))
+		/* 0: each device's own. 68: RFC 791's smallest; 9600: the usual
+		 * NIC jumbo limit (the device may allow less: then it refuses). */
+		r = conf_parse_uint(value, 0, 9600, &c->uplink_mtu) ?:
+		    (c->uplink_mtu && c->uplink_mtu < 68 ? -EINVAL : 0);
 	else if (!strcmp(key, "mac-table-size"))
 		r = conf_parse_uint(value, 64, 1u << 20, &c->mac_table);
 	else if (!strcmp(key, "mac-age"))
@@ -182,6 +187,8 @@ const char *nb_config_usage(void)
 	       "      --uplink DEVARGS         an uplink port (repeatable): a PCI address\n"
 	       "                               (0000:00:05.0) or a DPDK vdev (net_tap0,iface=up0,\n"
 	       "                               net_af_packet0,iface=eth1, net_memif0, ...)\n"
+	       "      --uplink-mtu N           set every uplink's MTU, 68..9600 (0: the device's\n"
+	       "                               own)\n"
 	       "      --eal \"ARGS\"             extra DPDK EAL arguments (hugepages, cores);\n"
 	       "                               without them netbackd runs with --no-huge\n"
 	       "      --workers N              data-path threads, 1.." NB_STR(NB_WORKERS_CAP) " (1)\n"

@@ -36,6 +36,7 @@ struct nb_config {
 	unsigned mem_mb;		/* EAL memory without hugepages */
 	unsigned mac_table;		/* MAC table entries */
 	unsigned mac_age;		/* seconds before a learned MAC is forgotten */
+	unsigned uplink_mtu;		/* every uplink's MTU; 0: the device's own */
 	unsigned rx_backlog;		/* packets queued for one guest queue, at most */
 	bool split_evtchn;		/* feature-split-event-channels */
 	bool ctrl_ring;			/* feature-ctrl-ring */

@@ -129,14 +129,14 @@ static void close_one(struct nb_uplinks *us, struct up *u)
 	u->dev = NULL;
 }
 
-static int open_one(struct nb_uplinks *us, struct up *u, const char *devargs,
+static int open_one(struct nb_uplinks *us, struct up *u, const char *devargs, unsigned mtu,
 		    struct rte_mempool *pool)
 {
 	unsigned nw = nb_workers_count(us->ws);
 	struct nb_uplink_cfg uc = {
 		.devargs = devargs,
 		.nqueues = nw,
-		.mtu = 0,	/* the device's own */
+		.mtu = mtu,	/* 0: the device's own */
 		.pool = pool,
 		.rx_desc = 1024,
 		.tx_desc = 1024,
@@ -185,7 +185,7 @@ int nb_uplinks_open(const struct nb_config *cfg, struct rte_mempool *pool, struc
 	us->ws = ws;
 	us->sw = sw;
 	for (unsigned i = 0; i < cfg->nuplinks; i++) {
-		r = open_one(us, &us->up[i], cfg->uplinks[i], pool);
+		r = open_one(us, &us->up[i], cfg->uplinks[i], cfg->uplink_mtu, pool);
 		us->n = i + 1;
 		if (r < 0) {
 			nb_uplinks_close(us);
@@ -220,10 +220,11 @@ void nb_uplinks_status(struct nb_uplinks *us, FILE *out)
 		if (!u->dev)
 			continue;
 		nb_uplink_stats(u->dev, &st);
-		fprintf(out, "%s: link=%s queues=%u offloads=0x%x rx=%llu rx-bytes=%llu tx=%llu "
+		fprintf(out, "%s: link=%s mtu=%u queues=%u offloads=0x%x rx=%llu rx-bytes=%llu tx=%llu "
 			     "tx-bytes=%llu tx-drop-full=%llu tx-drop-prepare=%llu rx-truncated=%llu "
 			     "sw-segmented=%llu sw-csum=%llu rx-missed=%llu\n",
-			u->port.name, nb_uplink_link_up(u->dev) ? "up" : "down", u->nrx,
+			u->port.name, nb_uplink_link_up(u->dev) ? "up" : "down", nb_uplink_mtu(u->dev),
+			u->nrx,
 			nb_uplink_caps(u->dev), (unsigned long long)st.rx_packets,
 			(unsigned long long)st.rx_bytes, (unsigned long long)st.tx_packets,
 			(unsigned long long)st.tx_bytes, (unsigned long long)st.drop_tx_full,

@@ -388,6 +388,11 @@ static int uplink_configure(struct nb_uplink *u, const struct nb_uplink_cfg *cfg
 		return -ENODEV;
 	}
 	u->tx_shared = u->nworkers > u->nq;
+	if (cfg->mtu && (cfg->mtu < info.min_mtu || cfg->mtu > info.max_mtu)) {
+		snprintf(why, n, "%s: MTU %u is outside what the device allows (%u..%u)", u->name,
+			 cfg->mtu, info.min_mtu, info.max_mtu);
+		return -ERANGE;
+	}
 	port_conf_fill(cfg, &info, u->nq, &conf);
 	r = rte_eth_dev_configure(u->port, (uint16_t)u->nq, (uint16_t)u->nq, &conf);
 	if (r < 0) {
@@ -399,8 +404,25 @@ static int uplink_configure(struct nb_uplink *u, const struct nb_uplink_cfg *cfg
 			 u->name, u->nq, cfg->mtu, conf.txmode.offloads, rte_strerror(-r));
 		return r;
 	}
+	/* configure only records rxmode.mtu for the PMD's start; set_mtu is
+	 * what reaches the device (a TAP PMD's kernel interface, say). */
+	if (cfg->mtu) {
+		r = rte_eth_dev_set_mtu(u->port, (uint16_t)cfg->mtu);
+		if (r < 0) {
+			snprintf(why, n, "%s: cannot set MTU %u: %s", u->name, cfg->mtu,
+				 rte_strerror(-r));
+			return r;
+		}
+	}
 	u->caps = caps_of(conf.txmode.offloads);
 	return queues_setup(u, cfg, &info, &conf, why, n);
+}
+
+unsigned nb_uplink_mtu(const struct nb_uplink *u)
+{
+	uint16_t mtu = 0;
+
+	return rte_eth_dev_get_mtu(u->port, &mtu) == 0 ? mtu : 0;
 }
 
 static int uplink_alloc(struct nb_uplink **ret, unsigned nworkers)

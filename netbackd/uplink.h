@@ -79,6 +79,7 @@ int nb_uplink_intr_fd(const struct nb_uplink *u, unsigned q);
 int nb_uplink_intr_arm(struct nb_uplink *u, unsigned q, bool on);
 
 bool nb_uplink_link_up(const struct nb_uplink *u);
+unsigned nb_uplink_mtu(const struct nb_uplink *u);	/* 0 if the device cannot tell */
 void nb_uplink_mac(const struct nb_uplink *u, uint8_t mac[6]);
 const char *nb_uplink_name(const struct nb_uplink *u);	/* the ethdev name */
 uint16_t nb_uplink_port_id(const struct nb_uplink *u);

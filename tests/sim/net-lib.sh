@@ -138,7 +138,8 @@ in_ns() { local ns=$NS_PREFIX$1; shift; ip netns exec "$ns" "$@"; }
 fail() {
 	if [ -S "$SIM_TMP/run/netbackd.sock" ]; then
 		echo "---- netbackd --status at the failure ----" >&2
-		nb_status >&2
+		"$NETBACKD_SIM" --status --runtime-dir "$SIM_TMP/run" >&2
+		echo "---- (--status exit $?) ----" >&2
 	fi
 	echo "FAIL: $*" >&2
 	exit 1
