@@ -113,6 +113,17 @@ void json_key(struct json *j, const char *key)
 	j->keyed = true;
 }
 
+void json_key_underscore(struct json *j, const char *key)
+{
+	char buf[64];
+	size_t i;
+
+	for (i = 0; key[i] && i < sizeof(buf) - 1; i++)
+		buf[i] = key[i] == '-' ? '_' : key[i];
+	buf[i] = '\0';
+	json_key(j, key[i] ? key : buf);	/* longer than any counter name: as it is */
+}
+
 void json_str(struct json *j, const char *s)
 {
 	if (!s) {

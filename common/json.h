@@ -44,6 +44,11 @@ void json_arr_begin(struct json *j);
 void json_arr_end(struct json *j);
 /* A member's name; the next value (or begin) is its value. */
 void json_key(struct json *j, const char *key);
+/*
+ * A member's name with every '-' written as '_' ("sectors-read" ->
+ * "sectors_read"): the daemons' counter names as JSON field names.
+ */
+void json_key_underscore(struct json *j, const char *key);
 /* NULL writes null. */
 void json_str(struct json *j, const char *s);
 void json_u64(struct json *j, uint64_t v);

@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "log.h"
 #include "loop.h"
 #include "store.h"
@@ -1004,4 +1005,22 @@ int xb_dev_reannounce(struct xb_device *d, const char *node, const char *value)
 	if (!node != !value)
 		return -EINVAL;
 	return write_state(d, XenbusStateConnected, node, value);
+}
+
+/* ---- status ---- */
+
+void xb_dev_status_json(const struct xb_device *d, const char *kind, struct json *j)
+{
+	json_kstr(j, "kind", kind);
+	json_kstr(j, "type", xb_dev_type(d));
+	json_ku64(j, "domid", d->feid);
+	json_ku64(j, "devid", d->devid);
+	json_kstr(j, "name", d->name);
+	json_kstr(j, "backend", d->bepath);
+	json_kstr(j, "frontend", d->fepath);
+	json_kstr(j, "state", xb_state_name(d->state));
+	json_ku64(j, "state_code", (uint64_t)d->state);
+	json_kstr(j, "frontend_state", xb_state_name(d->fe_state));
+	json_ku64(j, "frontend_state_code", (uint64_t)d->fe_state);
+	json_kstr(j, "error", xb_dev_error(d));
 }
