@@ -31,6 +31,20 @@ static char *written(void (*fn)(struct json *j), int *ret)
 	return text;
 }
 
+/* fn must write exactly `want`, and json_finish must accept it. */
+static void check_written(void (*fn)(struct json *j), const char *want)
+{
+	int r = -1;
+	char *s = written(fn, &r);
+
+	REQUIRE(s);
+	CHECK(r == 0);
+	CHECK(!strcmp(s, want));
+	if (strcmp(s, want))
+		printf("# wrote %s\n", s);
+	free(s);
+}
+
 static void doc_nested(struct json *j)
 {
 	json_obj_begin(j);
@@ -55,15 +69,9 @@ static void doc_nested(struct json *j)
 
 static void test_write_nested(void)
 {
-	int r;
-	char *s = written(doc_nested, &r);
-
-	REQUIRE(s);
-	CHECK(r == 0);
-	CHECK(!strcmp(s, "{\"daemon\":\"blkbackd\",\"max\":18446744073709551615,"
-			 "\"min\":-9223372036854775808,\"t\":true,\"none\":null,"
-			 "\"devices\":[{\"domid\":5},7,[],{}]}"));
-	free(s);
+	check_written(doc_nested, "{\"daemon\":\"blkbackd\",\"max\":18446744073709551615,"
+				  "\"min\":-9223372036854775808,\"t\":true,\"none\":null,"
+				  "\"devices\":[{\"domid\":5},7,[],{}]}");
 }
 
 static void doc_escapes(struct json *j)
@@ -82,16 +90,10 @@ static void doc_escapes(struct json *j)
 
 static void test_write_escapes(void)
 {
-	int r;
-	char *s = written(doc_escapes, &r);
-
-	REQUIRE(s);
-	CHECK(r == 0);
-	CHECK(!strcmp(s, "[\"q\\\"b\\\\s/é\",\"\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006"
-			 "\\u0007\\b\\t\\n\\u000b\\f\\r\\u000e\\u000f\\u0010\\u0011\\u0012"
-			 "\\u0013\\u0014\\u0015\\u0016\\u0017\\u0018\\u0019\\u001a\\u001b"
-			 "\\u001c\\u001d\\u001e\\u001f\"]"));
-	free(s);
+	check_written(doc_escapes, "[\"q\\\"b\\\\s/é\",\"\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006"
+				   "\\u0007\\b\\t\\n\\u000b\\f\\r\\u000e\\u000f\\u0010\\u0011\\u0012"
+				   "\\u0013\\u0014\\u0015\\u0016\\u0017\\u0018\\u0019\\u001a\\u001b"
+				   "\\u001c\\u001d\\u001e\\u001f\"]");
 }
 
 static void misuse_value_without_key(struct json *j)
