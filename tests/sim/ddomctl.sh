@@ -216,6 +216,9 @@ py 'd["error"] is not None and "cannot open" in d["error"] and "gone.img" in d["
 	fail "the vbd's error differs from its error node"
 [ "$(log_count "cannot open $SIM_TMP/gone.img")" = 1 ] ||
 	fail "blkbackd's log does not say once that it cannot open the image"
+dc_rc 0 status
+grep -Eq "^vbd +$G +$(devid xvdb) +Closed .* 2 cannot open $SIM_TMP/gone.img$" "$OUT" ||
+	fail "status: the vbd without its image does not say so"
 
 # metrics: the exposition format, the families and labels, the values.
 dc_rc 0 metrics
