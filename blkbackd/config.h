@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "ctl.h"
+
 /* Device kinds served (backend directory names). */
 #define BLK_KIND_VBD (1u << 0)
 #define BLK_KIND_QDISK (1u << 1)
@@ -38,7 +40,7 @@
 #define BLK_STR_(x) #x
 #define BLK_STR(x) BLK_STR_(x)
 /* The control socket in the runtime directory (common/ctl.h). */
-#define BLK_CTL_SOCKET "blkbackd.sock"
+#define BLK_CTL_SOCKET CTL_BLKBACKD_SOCKET
 
 struct blk_config {
 	unsigned kinds;			/* BLK_KIND_* */

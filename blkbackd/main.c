@@ -16,10 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "ctl.h"
 #include "ddom-config.h"
+#include "json.h"
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
@@ -46,7 +48,7 @@ static const char *runtime_dir(const struct blk_config *cfg)
 	/* systemd may list several, separated by ':'; ours is the first. */
 	if (e && *e && !strchr(e, ':'))
 		return e;
-	return "/run/blkbackd";
+	return CTL_BLKBACKD_DIR;
 }
 
 static void on_stop(struct loop *l, void *opaque)
@@ -72,9 +74,27 @@ static void on_change(void *opaque)
 	notify_status("%u vbd(s) connected", blk_ctx_connected(dm->ctx));
 }
 
-/* The control socket's one command: the status text (vbd.h). */
+/* status-json: one JSON document, for ddomctl (docs/ddomctl.md). */
+static int status_json(const struct blk_ctx *ctx, FILE *out)
+{
+	struct json j;
+
+	json_init(&j, out);
+	json_obj_begin(&j);
+	json_kstr(&j, "daemon", "blkbackd");
+	json_kstr(&j, "version", DDOM_VERSION);
+	json_ku64(&j, "pid", (uint64_t)getpid());
+	blk_ctx_status_json(ctx, &j);
+	json_obj_end(&j);
+	fputc('\n', out);
+	return json_finish(&j);
+}
+
+/* The control socket's commands: the status text (vbd.h), or as JSON. */
 static int on_ctl(const char *cmd, FILE *out, void *opaque)
 {
+	if (!strcmp(cmd, "status-json"))
+		return status_json(opaque, out);
 	if (strcmp(cmd, "status"))
 		return -EOPNOTSUPP;
 	blk_ctx_status(opaque, out);

@@ -40,6 +40,7 @@
 #include <unistd.h>
 #include <xen/io/protocols.h>
 
+#include "json.h"
 #include "log.h"
 #include "loop.h"
 #include "queue.h"
@@ -820,4 +821,79 @@ void blk_ctx_status(const struct blk_ctx *c, FILE *out)
 			fprintf(out, "%s=%" PRIu64 " ", blk_cnt_names[i], cnt[i]);
 		fprintf(out, "reattaches=%u\n", v->reattaches);
 	}
+}
+
+/* --- status-json (docs/ddomctl.md: every field) --- */
+
+/* Gauges among the counters: not summed over time, not retired at a stop. */
+static bool cnt_is_gauge(unsigned i)
+{
+	return i == BLK_CNT_INFLIGHT || i == BLK_CNT_PGNT_CACHED;
+}
+
+static void vbd_features_json(const struct vbd *v, struct json *j)
+{
+	json_key(j, "features");
+	json_obj_begin(j);
+	json_ku64(j, "queues", v->nqueues);
+	json_ku64(j, "ring_order", v->ring_order);
+	json_kstr(j, "protocol", blk_abi_name(v->abi));
+	json_kbool(j, "persistent_grants", v->persistent);
+	json_kbool(j, "flush", v->lim.flush);
+	json_kbool(j, "barrier", v->lim.barrier);
+	json_kbool(j, "discard", v->lim.discard);
+	json_kbool(j, "discard_secure", v->lim.discard_secure);
+	json_ku64(j, "indirect_segments", v->lim.max_indirect);
+	json_obj_end(j);
+}
+
+static void vbd_counters_json(const uint64_t cnt[BLK_CNT__MAX], bool gauges, struct json *j)
+{
+	unsigned i;
+
+	json_key(j, gauges ? "gauges" : "counters");
+	json_obj_begin(j);
+	for (i = 0; i < BLK_CNT__MAX; i++) {
+		if (cnt_is_gauge(i) != gauges)
+			continue;
+		json_key_underscore(j, blk_cnt_names[i]);
+		json_u64(j, cnt[i]);
+	}
+	json_obj_end(j);
+}
+
+static void vbd_status_json(const struct vbd *v, struct json *j)
+{
+	uint64_t cnt[BLK_CNT__MAX];
+	unsigned i;
+
+	memcpy(cnt, v->retired, sizeof(cnt));
+	for (i = 0; i < v->nqueues && v->connected; i++)
+		if (v->q[i])
+			blk_queue_counters(v->q[i], cnt);
+	json_obj_begin(j);
+	xb_dev_status_json(v->dev, "vbd", j);
+	json_kbool(j, "connected", v->connected);
+	json_kstr(j, "target", v->store_path[0] ? v->store_path : NULL);
+	json_kbool(j, "readonly", v->readonly);
+	json_kbool(j, "cdrom", v->cdrom);
+	json_ku64(j, "sectors", v->connected ? atomic_load(&v->sectors) : 0);
+	json_ku64(j, "sector_size", v->connected ? 1u << v->lim.unit_shift : 0);
+	vbd_features_json(v, j);
+	vbd_counters_json(cnt, false, j);
+	vbd_counters_json(cnt, true, j);
+	json_ku64(j, "reattaches", v->reattaches);
+	json_obj_end(j);
+}
+
+void blk_ctx_status_json(const struct blk_ctx *c, struct json *j)
+{
+	const struct vbd *v;
+
+	json_ku64(j, "connected", c->connected);
+	json_key(j, "devices");
+	json_arr_begin(j);
+	for (v = c->vbds; v; v = v->next)
+		vbd_status_json(v, j);
+	json_arr_end(j);
 }

@@ -41,5 +41,11 @@ unsigned blk_ctx_connected(const struct blk_ctx *c);
 void blk_ctx_resize_all(struct blk_ctx *c);
 /* Human-readable state and counters of every vbd. */
 void blk_ctx_status(const struct blk_ctx *c, FILE *out);
+/*
+ * The members "connected" and "devices" (one object per vbd) of the
+ * status-json document, into the caller's open object (docs/ddomctl.md).
+ */
+struct json;
+void blk_ctx_status_json(const struct blk_ctx *c, struct json *j);
 
 #endif

@@ -18,6 +18,16 @@
 struct loop;
 struct ctl;
 
+/*
+ * Where each daemon listens unless told otherwise (--runtime-dir, or
+ * systemd's RUNTIME_DIRECTORY), and its socket's name there; ddomctl
+ * uses the same.
+ */
+#define CTL_BLKBACKD_DIR "/run/blkbackd"
+#define CTL_BLKBACKD_SOCKET "blkbackd.sock"
+#define CTL_NETBACKD_DIR "/run/netbackd"
+#define CTL_NETBACKD_SOCKET "netbackd.sock"
+
 /* Longest command line a client may send. */
 #define CTL_CMD_MAX 512
 

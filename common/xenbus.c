@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "log.h"
 #include "loop.h"
 #include "store.h"
@@ -70,6 +71,7 @@ struct xb_device {
 	struct store_watch *fe_watch;
 	void *priv;
 	struct log_ratelimit rl;
+	char error[XB_ERROR_MAX + 16];	/* the error node's text as we last wrote it; "" none */
 
 	enum xenbus_state state;	/* ours, as last written */
 	enum xenbus_state fe_state;	/* as last read */
@@ -144,6 +146,7 @@ struct loop *xb_dev_loop(const struct xb_device *d) { return d->bus->loop; }
 void *xb_dev_driver_opaque(const struct xb_device *d) { return d->drv->drv->opaque; }
 void *xb_dev_priv(const struct xb_device *d) { return d->priv; }
 void xb_dev_set_priv(struct xb_device *d, void *priv) { d->priv = priv; }
+const char *xb_dev_error(const struct xb_device *d) { return d->error[0] ? d->error : NULL; }
 
 /* ---- writes that never resurrect a removed directory ---- */
 
@@ -223,6 +226,7 @@ int xb_dev_fatal(struct xb_device *d, int r, const char *fmt, ...)
 	 * <backend path>/error, where the toolstack and operators look.
 	 */
 	snprintf(text, sizeof(text), "%d %s", r < 0 ? -r : r, msg);
+	memcpy(d->error, text, sizeof(d->error));
 	if (store_path(path, sizeof(path), "%s/error", d->bepath) == 0) {
 		wr = store_txn(d->bus->xs, guarded_write_txn, &w);
 		if (wr < 0 && wr != -ENOENT)
@@ -1001,4 +1005,22 @@ int xb_dev_reannounce(struct xb_device *d, const char *node, const char *value)
 	if (!node != !value)
 		return -EINVAL;
 	return write_state(d, XenbusStateConnected, node, value);
+}
+
+/* ---- status ---- */
+
+void xb_dev_status_json(const struct xb_device *d, const char *kind, struct json *j)
+{
+	json_kstr(j, "kind", kind);
+	json_kstr(j, "type", xb_dev_type(d));
+	json_ku64(j, "domid", d->feid);
+	json_ku64(j, "devid", d->devid);
+	json_kstr(j, "name", d->name);
+	json_kstr(j, "backend", d->bepath);
+	json_kstr(j, "frontend", d->fepath);
+	json_kstr(j, "state", xb_state_name(d->state));
+	json_ku64(j, "state_code", (uint64_t)d->state);
+	json_kstr(j, "frontend_state", xb_state_name(d->fe_state));
+	json_ku64(j, "frontend_state_code", (uint64_t)d->fe_state);
+	json_kstr(j, "error", xb_dev_error(d));
 }

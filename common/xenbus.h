@@ -132,6 +132,20 @@ struct loop *xb_dev_loop(const struct xb_device *d);
 void *xb_dev_driver_opaque(const struct xb_device *d);
 void *xb_dev_priv(const struct xb_device *d);
 void xb_dev_set_priv(struct xb_device *d, void *priv);
+/*
+ * The text of the last error node this daemon wrote for the device
+ * ("<errno> <message>", xb_dev_fatal), or NULL. Kept, as the node is,
+ * after a reconnect; for status reports (ddomctl).
+ */
+const char *xb_dev_error(const struct xb_device *d);
+/*
+ * The members every device's status-json object starts with (the caller
+ * opened the object): kind, type, domid, devid, name, backend, frontend,
+ * state, state_code, frontend_state, frontend_state_code, error
+ * (docs/ddomctl.md).
+ */
+struct json;
+void xb_dev_status_json(const struct xb_device *d, const char *kind, struct json *j);
 
 /*
  * Fatal device error (as Linux's xenbus_dev_fatal): logs, writes

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ctl.h"
+
 /* Caps on what an operator may configure, with their reasons in config.c. */
 #define NB_MAX_QUEUES_CAP 16
 #define NB_WORKERS_CAP 64
@@ -26,7 +28,7 @@
 #define NB_STR_(x) #x
 #define NB_STR(x) NB_STR_(x)
 /* The control socket in the runtime directory (common/ctl.h). */
-#define NB_CTL_SOCKET "netbackd.sock"
+#define NB_CTL_SOCKET CTL_NETBACKD_SOCKET
 
 struct nb_config {
 	unsigned max_queues;		/* multi-queue-max-queues */

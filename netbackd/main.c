@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <rte_mbuf.h>
 
@@ -27,6 +28,7 @@
 #include "ctl.h"
 #include "ddom-config.h"
 #include "eal.h"
+#include "json.h"
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
@@ -62,7 +64,7 @@ static const char *runtime_dir(const struct nb_config *cfg)
 		return cfg->runtime_dir;
 	if (e && *e && !strchr(e, ':'))
 		return e;
-	return "/run/netbackd";
+	return CTL_NETBACKD_DIR;
 }
 
 static void on_stop(struct loop *l, void *opaque)
@@ -109,10 +111,58 @@ static void status(struct daemon *dm, FILE *out)
 		dm->cfg->mbufs);
 }
 
+/* status-json: one JSON document, for ddomctl (docs/ddomctl.md). */
+static int status_json(struct daemon *dm, FILE *out)
+{
+	struct json j;
+	unsigned ports = 0;
+
+	for (unsigned i = 0; i < SW_MAX_PORTS; i++)
+		ports += sw_port_get(dm->sw, i) != NULL;
+	json_init(&j, out);
+	json_obj_begin(&j);
+	json_kstr(&j, "daemon", "netbackd");
+	json_kstr(&j, "version", DDOM_VERSION);
+	json_ku64(&j, "pid", (uint64_t)getpid());
+	nb_ctx_status_json(dm->ctx, &j);
+	nb_uplinks_status_json(dm->uplinks, &j);
+	json_key(&j, "switch");
+	json_obj_begin(&j);
+	json_ku64(&j, "macs", sw_mac_count(dm->sw));
+	json_ku64(&j, "ports", ports);
+	json_obj_end(&j);
+	json_key(&j, "workers");
+	json_arr_begin(&j);
+	for (unsigned i = 0; i < nb_workers_count(dm->workers); i++) {
+		struct nb_worker_stats st;
+
+		nb_worker_stats(nb_workers_get(dm->workers, i), &st);
+		json_obj_begin(&j);
+		json_ku64(&j, "index", i);
+		json_ku64(&j, "pollables", st.pollables);
+		json_ku64(&j, "passes", st.passes);
+		json_ku64(&j, "sleeps", st.sleeps);
+		json_ku64(&j, "wakeups", st.wakeups);
+		json_ku64(&j, "kicks", st.kicks);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_key(&j, "mbufs");
+	json_obj_begin(&j);
+	json_ku64(&j, "free", rte_mempool_avail_count(dm->pool));
+	json_ku64(&j, "total", dm->cfg->mbufs);
+	json_obj_end(&j);
+	json_obj_end(&j);
+	fputc('\n', out);
+	return json_finish(&j);
+}
+
 static int on_ctl(const char *cmd, FILE *out, void *opaque)
 {
 	struct daemon *dm = opaque;
 
+	if (!strcmp(cmd, "status-json"))
+		return status_json(dm, out);
 	if (!strcmp(cmd, "status")) {
 		status(dm, out);
 		return 0;

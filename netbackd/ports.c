@@ -8,6 +8,7 @@
 
 #include "capture.h"
 #include "config.h"
+#include "json.h"
 #include "log.h"
 #include "offload.h"
 #include "pkt.h"
@@ -265,4 +266,56 @@ int nb_uplinks_capture(struct nb_uplinks *us, const char *name, const char *file
 		return 0;
 	}
 	return -ENOENT;
+}
+
+/* --- status-json (docs/ddomctl.md) --- */
+
+void nb_port_counters_json(const struct sw_port *p, struct json *j)
+{
+	json_key(j, "switch");
+	json_obj_begin(j);
+	for (int k = 0; k < SW_CNT__MAX; k++) {
+		json_key_underscore(j, sw_cnt_names[k]);
+		json_u64(j, atomic_load(&p->cnt[k]));
+	}
+	json_obj_end(j);
+}
+
+static void uplink_json(const struct up *u, struct json *j)
+{
+	struct nb_uplink_stats st;
+	bool up = nb_uplink_link_up(u->dev);
+
+	nb_uplink_stats(u->dev, &st);
+	json_obj_begin(j);
+	json_kstr(j, "name", nb_uplink_name(u->dev));
+	json_kstr(j, "link", up ? "up" : "down");
+	json_kbool(j, "link_up", up);
+	json_ku64(j, "queues", u->nrx);
+	json_ku64(j, "offloads", nb_uplink_caps(u->dev));
+	json_key(j, "counters");
+	json_obj_begin(j);
+	json_ku64(j, "rx", st.rx_packets);
+	json_ku64(j, "rx_bytes", st.rx_bytes);
+	json_ku64(j, "tx", st.tx_packets);
+	json_ku64(j, "tx_bytes", st.tx_bytes);
+	json_ku64(j, "tx_drop_full", st.drop_tx_full);
+	json_ku64(j, "tx_drop_prepare", st.drop_tx_prepare);
+	json_ku64(j, "rx_truncated", st.drop_rx_truncated);
+	json_ku64(j, "sw_segmented", st.offload.segmented);
+	json_ku64(j, "sw_csum", st.offload.csum_sw);
+	json_ku64(j, "rx_missed", st.eth.imissed);
+	json_obj_end(j);
+	nb_port_counters_json(&u->port, j);
+	json_obj_end(j);
+}
+
+void nb_uplinks_status_json(struct nb_uplinks *us, struct json *j)
+{
+	json_key(j, "uplinks");
+	json_arr_begin(j);
+	for (unsigned i = 0; us && i < us->n; i++)
+		if (us->up[i].dev)
+			uplink_json(&us->up[i], j);
+	json_arr_end(j);
 }

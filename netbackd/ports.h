@@ -26,6 +26,12 @@ int nb_uplinks_open(const struct nb_config *cfg, struct rte_mempool *pool, struc
 void nb_uplinks_close(struct nb_uplinks *u);
 void nb_uplinks_status(struct nb_uplinks *u, FILE *out);
 unsigned nb_uplinks_count(const struct nb_uplinks *u);
+/* status-json: the member "uplinks" (an array) into the caller's open object. */
+struct json;
+struct sw_port;
+void nb_uplinks_status_json(struct nb_uplinks *u, struct json *j);
+/* status-json: the member "switch", a port's switch counters. */
+void nb_port_counters_json(const struct sw_port *p, struct json *j);
 /*
  * --capture of an uplink by its device name (as --status shows it, e.g.
  * net_tap0): FILE as pcapng, or "off". -ENOENT when no uplink has that name.

@@ -1016,3 +1016,77 @@ void nb_ctx_status(const struct nb_ctx *c, FILE *out)
 	for (const struct vif *v = c->vifs; v; v = v->next)
 		status_one(v, out);
 }
+
+/* ------------------------------------------ status-json (docs/ddomctl.md) */
+
+/* Only this section writes JSON (and a port's counters through ports.h). */
+#include "json.h"
+#include "ports.h"
+
+static void vif_features_json(const struct vif *v, struct json *j)
+{
+	const struct nb_vif *n = &v->v;
+	bool toeplitz = atomic_load(&n->st->hash.alg) == XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ;
+
+	json_key(j, "features");
+	json_obj_begin(j);
+	json_ku64(j, "queues", n->nqueues);
+	json_kbool(j, "sg", n->sg);
+	json_kbool(j, "gso_tcpv4", n->gso4);
+	json_kbool(j, "gso_tcpv6", n->gso6);
+	json_kbool(j, "ip_csum", n->csum4);
+	json_kbool(j, "ipv6_csum", n->csum6);
+	json_kbool(j, "ctrl_ring", v->ctrl_port >= 0);
+	json_kbool(j, "multicast_control", atomic_load(&n->mcast_on));
+	json_kstr(j, "hash", toeplitz ? "toeplitz" : "none");
+	json_obj_end(j);
+}
+
+static void vif_status_json(const struct vif *v, struct json *j)
+{
+	const struct nb_vif *n = &v->v;
+	uint64_t sum[VQ_CNT__MAX];
+	char mac[18], ip[INET_ADDRSTRLEN];
+
+	memcpy(sum, v->retired, sizeof(sum));
+	for (unsigned i = 0; i < n->nqueues; i++)
+		if (n->q[i])
+			vifq_counters(n->q[i], sum);
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1],
+		 n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
+	json_obj_begin(j);
+	xb_dev_status_json(v->dev, "vif", j);
+	json_kbool(j, "connected", v->connected);
+	json_kstr(j, "mac", mac);
+	json_key(j, "ips");
+	json_arr_begin(j);
+	for (unsigned i = 0; i < n->nip && i < NB_VIF_MAX_IPS; i++)
+		json_str(j, inet_ntop(AF_INET, &n->ip[i], ip, sizeof(ip)));
+	json_arr_end(j);
+	json_ku64(j, "mtu", atomic_load(&n->mtu));
+	json_kbool(j, "antispoof", n->antispoof);
+	json_kbool(j, "isolated", n->port.isolated);
+	json_ku64(j, "rate_bytes", atomic_load(&n->credit_bytes));
+	json_ku64(j, "rate_usec", atomic_load(&n->credit_usec));
+	vif_features_json(v, j);
+	json_key(j, "counters");
+	json_obj_begin(j);
+	for (int i = 0; i < VQ_CNT__MAX; i++) {
+		json_key_underscore(j, vq_cnt_names[i]);
+		json_u64(j, sum[i]);
+	}
+	json_obj_end(j);
+	nb_port_counters_json(&n->port, j);
+	json_ku64(j, "reattaches", v->reattaches);
+	json_obj_end(j);
+}
+
+void nb_ctx_status_json(const struct nb_ctx *c, struct json *j)
+{
+	json_ku64(j, "connected", c->connected);
+	json_key(j, "devices");
+	json_arr_begin(j);
+	for (const struct vif *v = c->vifs; v; v = v->next)
+		vif_status_json(v, j);
+	json_arr_end(j);
+}

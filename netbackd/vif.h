@@ -117,6 +117,12 @@ void nb_ctx_on_change(struct nb_ctx *c, void (*fn)(void *opaque), void *opaque);
 unsigned nb_ctx_connected(const struct nb_ctx *c);
 /* Every vif's features and counters. */
 void nb_ctx_status(const struct nb_ctx *c, FILE *out);
+/*
+ * status-json: the members "connected" and "devices" (one object per vif)
+ * into the caller's open object (docs/ddomctl.md).
+ */
+struct json;
+void nb_ctx_status_json(const struct nb_ctx *c, struct json *j);
 /* The vif named "DOMID/DEVID", or NULL. */
 struct nb_vif *nb_ctx_find(struct nb_ctx *c, const char *name);
 /*

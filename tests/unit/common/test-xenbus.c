@@ -484,9 +484,12 @@ static void test_fatal_one_of_two(void)
 
 		snprintf(want, sizeof(want), "%d bad request 7", EPROTO);
 		CHECK(be_node_is(2, 105, "error", want));
+		/* The daemon keeps the same text for its status report. */
+		CHECK(xb_dev_error(a->d) && !strcmp(xb_dev_error(a->d), want));
 	}
 	settle();
 	CHECK(be_state(2, 106) == XenbusStateConnected);
+	CHECK(b->d && xb_dev_error(b->d) == NULL);
 	CHECK(b->connect == 1 && b->disconnect == 0);
 
 	/* C's connect fails (no ring-ref): error node, Closed; B untouched. */
