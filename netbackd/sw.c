@@ -26,6 +26,7 @@ const char *const sw_cnt_names[SW_CNT__MAX] = {
 	[SW_CNT_DROP_ISOLATED] = "drop-isolated",
 	[SW_CNT_DROP_MCAST] = "drop-mcast-filter",
 	[SW_CNT_DROP_NOBUF] = "drop-nobuf",
+	[SW_CNT_FLOOD_NONE] = "flood-none",
 };
 
 #define BUCKET 4
@@ -294,10 +295,12 @@ static void flood(struct sw *s, struct sw_stage *st, void *ctx, struct sw_port *
 		}
 		last = out;
 	}
-	if (last)
+	if (last) {
 		stage(st, ctx, last, m);
-	else
+	} else {
+		cnt_add(in, SW_CNT_FLOOD_NONE, 1);
 		rte_pktmbuf_free(m);
+	}
 }
 
 static void forward(struct sw *s, struct sw_stage *st, void *ctx, struct rte_mbuf *m,

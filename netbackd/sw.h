@@ -58,6 +58,7 @@ enum {
 	SW_CNT_DROP_ISOLATED,	/* vif to vif where one side is isolated */
 	SW_CNT_DROP_MCAST,	/* multicast not in this vif's filter */
 	SW_CNT_DROP_NOBUF,	/* no mbuf to copy a flooded frame */
+	SW_CNT_FLOOD_NONE,	/* frames from this port flooded to no other port */
 	SW_CNT__MAX
 };
 extern const char *const sw_cnt_names[SW_CNT__MAX];

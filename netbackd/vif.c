@@ -26,8 +26,10 @@
 #include <rte_mbuf.h>
 
 #include "capture.h"
+#include "json.h"
 #include "log.h"
 #include "loop.h"
+#include "ports.h"
 #include "store.h"
 #include "vif.h"
 #include "vifq.h"
@@ -1001,7 +1003,7 @@ static void status_one(const struct vif *v, FILE *out)
 	fputs("   ", out);
 	for (int i = 0; i < VQ_CNT__MAX; i++)
 		fprintf(out, " %s=%llu", vq_cnt_names[i], (unsigned long long)sum[i]);
-	fputs("\n    switch:", out);
+	fprintf(out, "\n    switch: port=%u", n->port.id);
 	for (int i = 0; i < SW_CNT__MAX; i++)
 		fprintf(out, " %s=%llu", sw_cnt_names[i],
 			(unsigned long long)atomic_load(&n->port.cnt[i]));
@@ -1019,14 +1021,12 @@ void nb_ctx_status(const struct nb_ctx *c, FILE *out)
 
 /* ------------------------------------------ status-json (docs/ddomctl.md) */
 
-/* Only this section writes JSON (and a port's counters through ports.h). */
-#include "json.h"
-#include "ports.h"
-
 static void vif_features_json(const struct vif *v, struct json *j)
 {
 	const struct nb_vif *n = &v->v;
-	bool toeplitz = atomic_load(&n->st->hash.alg) == XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ;
+	/* No state file before the first connection or after a close. */
+	bool toeplitz = n->st && atomic_load(&n->st->hash.alg) ==
+					 XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ;
 
 	json_key(j, "features");
 	json_obj_begin(j);
