@@ -14,11 +14,9 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_mbuf.h>
@@ -26,6 +24,7 @@
 #include "capture.h"
 #include "config.h"
 #include "ctl.h"
+#include "daemon.h"
 #include "ddom-config.h"
 #include "eal.h"
 #include "json.h"
@@ -34,44 +33,26 @@
 #include "notify.h"
 #include "pkt.h"
 #include "ports.h"
-#include "store.h"
 #include "sw.h"
 #include "vif.h"
 #include "worker.h"
 #include "xenbus.h"
 
 struct daemon {
+	struct daemon_core core;
 	const struct nb_config *cfg;
 	bool eal;
 	struct rte_mempool *pool, *indirect;
 	struct sw *sw;
 	struct nb_workers *workers;
 	struct nb_uplinks *uplinks;
-	struct loop *loop;
-	struct xs_handle *xs;
 	struct nb_ctx *ctx;
 	struct xb_bus *bus;
-	struct ctl *ctl;
-	struct loop_source *sig[2];
-	struct loop_source *watchdog;
 };
 
 static const char *runtime_dir(const struct nb_config *cfg)
 {
-	const char *e = getenv("RUNTIME_DIRECTORY");
-
-	if (cfg->runtime_dir[0])
-		return cfg->runtime_dir;
-	if (e && *e && !strchr(e, ':'))
-		return e;
-	return CTL_NETBACKD_DIR;
-}
-
-static void on_stop(struct loop *l, void *opaque)
-{
-	(void)opaque;
-	log_info("stopping");
-	loop_quit(l, 0);
+	return daemon_runtime_dir(cfg->runtime_dir, CTL_NETBACKD_DIR);
 }
 
 static void on_change(void *opaque)
@@ -187,18 +168,6 @@ static int on_ctl(const char *cmd, FILE *out, void *opaque)
 	return -EOPNOTSUPP;
 }
 
-static int self_domid(struct xs_handle *xs, domid_t *ret)
-{
-	uint64_t v;
-	int r = store_read_uint(xs, XBT_NULL, "domid", DOMID_FIRST_RESERVED - 1, STORE_NO_DEFAULT,
-				&v);
-
-	if (r < 0)
-		return r;
-	*ret = (domid_t)v;
-	return 0;
-}
-
 /* DPDK: the EAL, the packet pools, the switch, the workers, the uplinks. */
 static int start_dataplane(struct daemon *dm)
 {
@@ -244,82 +213,57 @@ static int start(struct daemon *dm)
 	const char *dir = runtime_dir(cfg);
 	const struct xb_driver *drv[1];
 	struct nb_ctx_cfg cc;
-	domid_t self;
 	int r;
 
-	signal(SIGPIPE, SIG_IGN);
-	r = loop_new(&dm->loop);
-	if (r < 0)
-		return log_err_errno(r, "cannot create the event loop");
-	r = loop_add_signal(dm->loop, SIGTERM, on_stop, dm, &dm->sig[0]);
+	r = daemon_open(&dm->core, NULL, NULL);
 	if (!r)
-		r = loop_add_signal(dm->loop, SIGINT, on_stop, dm, &dm->sig[1]);
-	if (r < 0)
-		return log_err_errno(r, "cannot handle signals");
-	r = start_dataplane(dm);
+		r = start_dataplane(dm);
+	if (!r)
+		r = daemon_xenstore(&dm->core);
 	if (r < 0)
 		return r;
-	dm->xs = xs_open(0);
-	if (!dm->xs)
-		return log_err_errno(-errno, "cannot connect to xenstore");
-	r = self_domid(dm->xs, &self);
-	if (r < 0)
-		return log_err_errno(r, "cannot read our domain id (xenstore node 'domid')");
 	cc = (struct nb_ctx_cfg){ .cfg = cfg, .ops = &xen_ops_default, .workers = dm->workers,
 				  .sw = dm->sw, .pool = dm->pool };
 	r = nb_ctx_new(&cc, &dm->ctx);
 	if (r < 0)
 		return log_err_errno(r, "cannot open the Xen grant and event-channel devices");
-	r = nb_ctx_attach_loop(dm->ctx, dm->loop);
+	r = nb_ctx_attach_loop(dm->ctx, dm->core.loop);
 	if (r < 0)
 		return log_err_errno(r, "cannot watch the control rings' event channels");
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return log_err_errno(-errno, "cannot create %s", dir);
+	r = daemon_mkdir(dir);
+	if (r < 0)
+		return r;
 	r = nb_ctx_set_state_dir(dm->ctx, dir);
 	if (r < 0)
 		return log_err_errno(r, "runtime directory %s", dir);
 	nb_ctx_on_change(dm->ctx, on_change, dm);
 	drv[0] = nb_ctx_driver(dm->ctx);
-	r = xb_bus_new(dm->loop, dm->xs, self, drv, 1, &dm->bus);
+	r = xb_bus_new(dm->core.loop, dm->core.xs, dm->core.self, drv, 1, &dm->bus);
 	if (r < 0)
 		return log_err_errno(r, "cannot create the xenbus bus");
-	r = ctl_new(dm->loop, dir, NB_CTL_SOCKET, on_ctl, dm, &dm->ctl);
+	r = daemon_serve(&dm->core, dm->bus, dir, NB_CTL_SOCKET, on_ctl, dm);
 	if (r < 0)
 		return r;
-	r = xb_bus_start(dm->bus);
-	if (r < 0)
-		return log_err_errno(r, "cannot watch the backend directory");
-	r = notify_watchdog_start(dm->loop, &dm->watchdog);
-	if (r < 0)
-		return log_err_errno(r, "cannot start the watchdog timer");
 	log_info("netbackd %s serving domain %u: %u worker(s), %u uplink(s), control socket in %s",
-		 DDOM_VERSION, self, cfg->workers, nb_uplinks_count(dm->uplinks), dir);
-	notify_ready();
+		 DDOM_VERSION, dm->core.self, cfg->workers, nb_uplinks_count(dm->uplinks), dir);
 	on_change(dm);
 	return 0;
 }
 
-static void stop(struct daemon *dm)
+static void teardown(void *opaque)
 {
-	if (dm->loop)
-		notify_stopping();
+	struct daemon *dm = opaque;
+
 	/* The guests stay Connected in xenstore: the next run reattaches. */
 	if (dm->ctx)
 		nb_ctx_keep_state(dm->ctx);
 	xb_bus_free(dm->bus);
-	ctl_free(dm->ctl);
 	nb_ctx_free(dm->ctx);
-	if (dm->xs)
-		xs_close(dm->xs);
 	nb_uplinks_close(dm->uplinks);
 	nb_workers_stop(dm->workers);
 	sw_free(dm->sw);
 	rte_mempool_free(dm->indirect);
 	rte_mempool_free(dm->pool);
-	for (unsigned i = 0; i < 2; i++)
-		loop_remove(dm->loop, dm->sig[i]);
-	loop_remove(dm->loop, dm->watchdog);
-	loop_free(dm->loop);
 	if (dm->eal)
 		nb_eal_fini();
 }
@@ -328,7 +272,6 @@ static void stop(struct daemon *dm)
 static int client(const struct nb_config *cfg)
 {
 	char cmd[CTL_CMD_MAX];
-	int r;
 
 	if (cfg->capture[0][0] &&
 	    (size_t)snprintf(cmd, sizeof(cmd), "capture %s %s", cfg->capture[0], cfg->capture[1]) >=
@@ -338,11 +281,7 @@ static int client(const struct nb_config *cfg)
 	}
 	if (!cfg->capture[0][0])
 		snprintf(cmd, sizeof(cmd), "%s", cfg->status ? "status" : "macs");
-	r = ctl_query(runtime_dir(cfg), NB_CTL_SOCKET, cmd, stdout);
-	if (r < 0)
-		fprintf(stderr, "netbackd: cannot reach the daemon in %s: %s\n", runtime_dir(cfg),
-			strerror(-r));
-	return r ? 1 : 0;
+	return daemon_client("netbackd", runtime_dir(cfg), NB_CTL_SOCKET, cmd, stdout);
 }
 
 int main(int argc, char **argv)
@@ -371,9 +310,9 @@ int main(int argc, char **argv)
 	log_set_max_level(cfg.log_level);
 	r = start(&dm);
 	if (r == 0)
-		r = loop_run(dm.loop);
+		r = loop_run(dm.core.loop);
 	else
 		notify_errno(r);
-	stop(&dm);
+	daemon_close(&dm.core, teardown, &dm);
 	return r < 0 ? 1 : 0;
 }

@@ -3,7 +3,7 @@
 # sim/net-stall: a guest that stops consuming RX (netfront --hostile stop-rx:
 # it announces its MAC with one frame, then posts no buffers) while another
 # guest floods it as fast as its ring allows. netbackd-sim runs with a small
-# mbuf pool (--mbufs 4096) and the default --rx-backlog 512. What piles up
+# mbuf pool (--mbufs 4096) and --rx-backlog 512 (netbackd's default). What piles up
 # for the stalled vif is bounded: its rx-drop-backlog grows by the flood, it
 # is given nothing, and the pool's free mbufs (sampled from --status all
 # along) never fall below 2048. Meanwhile a second pair of guests runs a
@@ -22,7 +22,7 @@ FLOOR=2048
 N=30000
 
 sim_up
-netbackd_start --mbufs $MBUFS
+netbackd_start --mbufs $MBUFS --rx-backlog 512
 X=$(sim_guest gx) && DX=$(vif_attach "$X" "$MAC_X")
 F=$(sim_guest gf) && DF=$(vif_attach "$F" "$MAC_F")
 P=$(sim_guest gp) && DP=$(vif_attach "$P" "$MAC_P")
