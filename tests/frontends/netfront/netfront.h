@@ -430,6 +430,8 @@ int nf_connect(struct nf_dev *d);
 int nf_disconnect(struct nf_dev *d);
 int nf_read_be_state(struct nf_dev *d);
 int nf_wait_be_state(struct nf_dev *d, unsigned mask, int timeout_ms);
+/* Drains the xenstore watch; true when the backend is no longer Connected. */
+bool nf_be_gone(struct nf_dev *d);
 void nf_read_be_error(struct nf_dev *d);
 int nf_dev_xs_fd(struct nf_dev *d);
 void nf_dev_drain_watch(struct nf_dev *d);
@@ -462,6 +464,17 @@ bool nf_final_check(struct nf_queue *q);
 bool nf_take_event(struct nf_queue *q);
 void nf_notify_tx(struct nf_queue *q);
 void nf_notify_rx(struct nf_queue *q);
+/*
+ * The main thread's own TX exchanges, while no worker runs (hostile
+ * scenarios, multicast control). nf_wait_events sleeps up to ms on the event
+ * channel and xenstore and takes the events. nf_tx_collect publishes what is
+ * on the TX ring, notifies, and collects `want` answers in ring order
+ * (extras' NETIF_RSP_NULL skipped): their statuses in st and, unless NULL,
+ * their ids in ids. 1 all answered, 0 none within --timeout, -EPIPE the
+ * backend left Connected, -EPROTO a broken ring.
+ */
+void nf_wait_events(struct nf_queue *q, int ms);
+int nf_tx_collect(struct nf_queue *q, unsigned want, int16_t *st, uint16_t *ids);
 
 /* tap.c */
 int nf_tap_open(const char *name, bool multi_queue, int *ret_fd);
