@@ -163,6 +163,9 @@ uint32_t nf_gen_payload_crc(const uint8_t *frame, size_t len);
 void nf_gen_build(uint8_t *frame, size_t len, const uint8_t dst[6], const uint8_t src[6],
 		  uint32_t stream, uint64_t seq);
 
+/* "xx:xx:xx:xx:xx:xx" and a NUL. */
+void nf_mac_fmt(const uint8_t mac[6], char out[static 18]);
+
 enum nf_gen_verdict {
 	NF_GEN_OK,
 	NF_GEN_NOT_OURS,	/* other ethertype or magic: ignored */
@@ -481,6 +484,41 @@ int nf_tap_open(const char *name, bool multi_queue, int *ret_fd);
 /* MAC, MTU, offloads, up; on the device behind fd. */
 int nf_tap_configure(int fd, const char *name, const uint8_t mac[6], unsigned mtu,
 		     const struct nf_tx_caps *caps);
+
+/* ---- mcast.c: multicast control (--mcast-add, --mcast-del) ---- */
+
+/* Ops one run may send (--mcast-add and --mcast-del together). */
+#define NF_MAX_MCAST_OPS 16
+
+struct nf_mcast_op {
+	uint8_t type;		/* XEN_NETIF_EXTRA_TYPE_MCAST_ADD or _MCAST_DEL */
+	uint8_t mac[6];
+	bool answered;
+	int16_t status;		/* the answer: NETIF_RSP_OKAY or NETIF_RSP_ERROR */
+};
+
+/*
+ * Appends the op of an option: type and MAC text ("xx:xx:xx:xx:xx:xx", any
+ * address: the backend judges it). 0; -EINVAL a bad type or MAC; -E2BIG
+ * NF_MAX_MCAST_OPS already. Pure.
+ */
+int nf_mcast_op_add(struct nf_mcast_op *ops, unsigned *n, uint8_t type, const char *mac);
+/* "add" or "del". */
+const char *nf_mcast_op_name(const struct nf_mcast_op *op);
+/*
+ * Lays an op out as netif.h's dummy transmit request: a request with only
+ * id and NETTXF_extra_info (size 0, no grant), then the MCAST extra (no
+ * XEN_NETIF_EXTRA_FLAG_MORE). Returns the slots written (2). Pure.
+ */
+unsigned nf_mcast_layout(const struct nf_mcast_op *op, uint16_t id, union nf_tx_slot out[2]);
+/*
+ * Sends the ops in order on queue 0, each waiting for its answer (status
+ * in the op). Main thread, after the handshake, no worker running. An
+ * ERROR answer is a result, not a failure. 0; -EOPNOTSUPP the backend does
+ * not offer feature-multicast-control; -errno an op got no valid answer
+ * (why says which and how).
+ */
+int nf_mcast_run(struct nf_dev *d, struct nf_mcast_op *ops, unsigned n, char *why, size_t wn);
 
 /* ---- ctrl.c: the control ring (--hash-queue) ---- */
 struct nf_ctrl_result {
