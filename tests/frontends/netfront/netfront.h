@@ -28,6 +28,11 @@
  *   --ipv6-csum            write feature-ipv6-csum-offload=1 (off by default, netif.h)
  *   --ctrl-ring            share a control ring (if feature-ctrl-ring)
  *   --mcast-control        write request-multicast-control=1 (if offered)
+ *   --mcast-add MAC        after the handshake, before any traffic: ask the
+ *   --mcast-del MAC        backend to add MAC to / delete it from our multicast
+ *                          filter (repeatable, in order; need --mcast-control or
+ *                          --mcast-unrequested)
+ *   --mcast-unrequested    send them without request-multicast-control
  *   --connect-early        go Connected right after writing the ring nodes, as
  *                          Linux xen-netfront does (default: Initialised, wait
  *                          for the backend's Connected, then Connected)
@@ -65,7 +70,8 @@
  *   rx_pps, elapsed_s, tx_errors (TX responses ERROR or DROPPED), tx_bad_rsp,
  *   rx_errors (bad RX responses or chains), rx_frames, tx_frames, tx_slots,
  *   rx_slots, notify, events, tap_dropped, hostile, answer, detail, after,
- *   backend_error.
+ *   backend_error, ctrl, hash_flags_offered, hash_mapping_max, mcast_ops
+ *   ([{op, mac, status}], status null when unanswered).
  *
  * ---- Hostile attacks (--hostile; answers: dropped, closed, ok, timeout) ----
  *   too-many-slots, cross-page, first-smaller, runt, extra-bad-type,
