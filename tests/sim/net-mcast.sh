@@ -26,13 +26,10 @@ N=1000
 M=200
 
 sim_up
-A=$(sim_guest ga)
-B=$(sim_guest gb)
-S=$(sim_guest gs)
 netbackd_start
-DA=$(vif_attach "$A" "$MAC_A")
-DB=$(vif_attach "$B" "$MAC_B")
-DS=$(vif_attach "$S" "$MAC_S")
+A=$(sim_guest ga) && DA=$(vif_attach "$A" "$MAC_A")
+B=$(sim_guest gb) && DB=$(vif_attach "$B" "$MAC_B")
+S=$(sim_guest gs) && DS=$(vif_attach "$S" "$MAC_S")
 
 # send_to DST STREAM COUNT: S sends COUNT verified frames to DST, every one
 # answered OKAY (netbackd switches a batch before it answers it, so the
