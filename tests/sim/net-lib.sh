@@ -163,6 +163,19 @@ nb_port_counter() {
 		    print n + 0; exit }'
 }
 
+# nb_switch_counter GUEST DEVID NAME...: the sum of the named switch
+# counters of that vif, from the `    switch:` line under it in --status
+# (there while the vif exists, connected or not).
+nb_switch_counter() {
+	local g=$1 d=$2
+	shift 2
+	nb_status | awk -v dev="vif $g/$d:" -v names=" $* " '
+		index($0, dev) == 1 { f = 1; next }
+		f && $1 == "switch:" { for (i = 2; i <= NF; i++) { split($i, a, "=")
+			if (index(names, " " a[1] " ")) n += a[2] }
+		    print n + 0; exit }'
+}
+
 # nb_counter_at_least GUEST DEVID NAME N: that vif counter reached N.
 nb_counter_at_least() {
 	local n

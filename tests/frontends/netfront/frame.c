@@ -108,6 +108,12 @@ void nf_gen_build(uint8_t *frame, size_t len, const uint8_t dst[6], const uint8_
 	nf_gen_stamp(frame, len, dst, src, stream, seq, nf_gen_payload_crc(frame, len));
 }
 
+void nf_mac_fmt(const uint8_t mac[6], char out[static 18])
+{
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+		 mac[5]);
+}
+
 enum nf_gen_verdict nf_gen_check(const uint8_t *frame, size_t len, uint32_t *ret_stream,
 				 uint64_t *ret_seq)
 {

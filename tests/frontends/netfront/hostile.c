@@ -16,9 +16,7 @@
  * directly. Bounded: every wait is capped by --timeout, the storm by 3 s.
  */
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
-#include <xen/io/xenbus.h>
 
 #include "hostile.h"
 
@@ -41,66 +39,11 @@ struct ctx {
 		snprintf(r_->detail, sizeof(r_->detail), __VA_ARGS__);                \
 	} while (0)
 
-static bool be_gone(struct ctx *c)
-{
-	nf_dev_drain_watch(c->d);
-	return nf_read_be_state(c->d) != XenbusStateConnected;
-}
-
 static void answer_closed(struct ctx *c)
 {
 	nf_read_be_error(c->d);
 	set_answer(c, "closed", "backend state %d, error \"%.150s\"", nf_read_be_state(c->d),
 		   c->d->backend_error);
-}
-
-/* Sleeps up to ms on the event channel and xenstore; takes the events. */
-static void wait_a_bit(struct ctx *c, int ms)
-{
-	struct pollfd p[2] = {
-		{ .fd = c->d->ops->evtchn_fd(c->q->evtchn), .events = POLLIN },
-		{ .fd = nf_dev_xs_fd(c->d), .events = POLLIN },
-	};
-
-	poll(p, 2, ms);
-	nf_take_event(c->q);
-}
-
-/*
- * Publishes what is on the TX ring and collects `want` response statuses
- * (extras' NULL answers skipped). 1 all answered, 0 timeout, -EPIPE closed.
- */
-static int collect(struct ctx *c, unsigned want, int16_t *st)
-{
-	struct nf_queue *q = c->q;
-	uint64_t end = nf_now_ns() + (uint64_t)c->d->o.timeout_s * 1000000000u;
-	unsigned got = 0;
-
-	nf_tx_push(q);
-	nf_notify_tx(q);
-	while (got < want) {
-		RING_IDX prod;
-		int n = RING_FRONT_PENDING(&q->tx, &prod);
-
-		if (n < 0)
-			return -EPROTO;
-		for (; q->tx.rsp_cons != prod; q->tx.rsp_cons++) {
-			struct netif_tx_response r;
-
-			RING_COPY_RESPONSE(&q->tx, q->tx.rsp_cons, &r);
-			if (r.status != NETIF_RSP_NULL && got < want)
-				st[got++] = r.status;
-		}
-		if (got == want)
-			break;
-		if (be_gone(c))
-			return -EPIPE;
-		if (nf_now_ns() > end)
-			return 0;
-		if (!nf_final_check(q))
-			wait_a_bit(c, 100);
-	}
-	return 1;
 }
 
 /* Lays raw slots on the ring and turns what comes back into an answer. */
@@ -112,7 +55,7 @@ static void send_slots(struct ctx *c, const union nf_tx_slot *s, unsigned n, uns
 
 	for (unsigned i = 0; i < n; i++)
 		memcpy(RING_GET_REQUEST(&c->q->tx, c->q->tx.req_prod_pvt++), &s[i], sizeof(s[i]));
-	r = collect(c, answers, st);
+	r = nf_tx_collect(c->q, answers, st, NULL);
 	if (r == -EPIPE) {
 		answer_closed(c);
 		return;
@@ -233,7 +176,7 @@ static void h_tx_after_post(struct ctx *c)
 	}
 	slot->size = 100;
 	slot->offset = 0;
-	r = collect(c, 1, &st);
+	r = nf_tx_collect(c->q, 1, &st, NULL);
 	if (r == -EPIPE) {
 		answer_closed(c);
 		return;
@@ -253,9 +196,9 @@ static void h_prod_jump(struct ctx *c)
 	/* More than a ring's worth "posted" at once (RING_REQUEST_PROD_OVERFLOW). */
 	q->tx.sring->req_prod = q->tx.req_prod_pvt + NF_RING_SIZE + 7;
 	nf_notify_tx(q);
-	while (!be_gone(c) && nf_now_ns() < end)
-		wait_a_bit(c, 100);
-	if (be_gone(c))
+	while (!nf_be_gone(c->d) && nf_now_ns() < end)
+		nf_wait_events(c->q, 100);
+	if (nf_be_gone(c->d))
 		answer_closed(c);
 	else
 		set_answer(c, "ok", "still Connected after %u s", c->d->o.timeout_s);
@@ -289,12 +232,12 @@ static void h_rx_bad_gref(struct ctx *c)
 				   rsp.status);
 			return;
 		}
-		if (be_gone(c)) {
+		if (nf_be_gone(c->d)) {
 			answer_closed(c);
 			return;
 		}
 		if (!nf_final_check(q))
-			wait_a_bit(c, 100);
+			nf_wait_events(c->q, 100);
 	}
 	set_answer(c, "timeout", "no RX response in %u s (nothing sent to us?)",
 		   c->d->o.timeout_s);
@@ -311,7 +254,7 @@ static void h_event_storm(struct ctx *c)
 		}
 		nf_take_event(c->q);
 	}
-	if (be_gone(c)) {
+	if (nf_be_gone(c->d)) {
 		answer_closed(c);
 		return;
 	}
@@ -340,7 +283,7 @@ static void h_bad_gref_storm(struct ctx *c)
 			memcpy(RING_GET_REQUEST(&c->q->tx, c->q->tx.req_prod_pvt++), &s[i],
 			       sizeof(s[i]));
 		}
-		r = collect(c, BATCH, st);
+		r = nf_tx_collect(c->q, BATCH, st, NULL);
 		if (r == -EPIPE) {
 			answer_closed(c);
 			return;
@@ -373,14 +316,14 @@ static void h_stop_rx(struct ctx *c)
 	nf_gen_build(f, sizeof(f), (const uint8_t[6]){ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
 		     c->d->mac, 0, 0);
 	if (nf_tx_frame(c->q, f, sizeof(f), &(struct nf_tx_meta){ 0 }) > 0 &&
-	    collect(c, 1, &st) == -EPIPE) {
+	    nf_tx_collect(c->q, 1, &st, NULL) == -EPIPE) {
 		answer_closed(c);
 		return;
 	}
 	/* Nothing posted, nothing consumed: whatever others send piles up at the backend. */
-	while (nf_now_ns() < end && !be_gone(c))
-		wait_a_bit(c, 200);
-	if (be_gone(c)) {
+	while (nf_now_ns() < end && !nf_be_gone(c->d))
+		nf_wait_events(c->q, 200);
+	if (nf_be_gone(c->d)) {
 		answer_closed(c);
 		return;
 	}
@@ -421,7 +364,7 @@ static void check_after(struct ctx *c)
 	int16_t st = 0;
 	int r;
 
-	if (!strcmp(c->res->answer, "closed") || be_gone(c)) {
+	if (!strcmp(c->res->answer, "closed") || nf_be_gone(c->d)) {
 		snprintf(c->res->after, sizeof(c->res->after), "not-checked");
 		return;
 	}
@@ -434,7 +377,7 @@ static void check_after(struct ctx *c)
 		snprintf(c->res->after, sizeof(c->res->after), "ring-full");
 		return;
 	}
-	r = collect(c, 1, &st);
+	r = nf_tx_collect(c->q, 1, &st, NULL);
 	snprintf(c->res->after, sizeof(c->res->after), "%s",
 		 r == -EPIPE ? "not-checked" : r <= 0 ? "no-answer" :
 		 st == NETIF_RSP_OKAY ? "ok" : "error");

@@ -26,6 +26,9 @@ struct prog {
 	bool json, allow_loss, oversize;
 	const char *hostile, *expect;
 	int hash_queue;			/* --hash-queue Q, -1 none */
+	struct nf_mcast_op mcast[NF_MAX_MCAST_OPS];	/* --mcast-add / --mcast-del, in order */
+	unsigned nmcast;
+	bool mcast_unrequested;
 	struct nf_ctrl_result cres;
 	/* results */
 	struct nf_run_result res;
@@ -42,6 +45,9 @@ static void usage(FILE *f)
 		"  --vif DEVID --domid N      the vif (default 0) and our domain id\n"
 		"  --queues N --split --no-sg --no-gso --no-csum --ipv6-csum\n"
 		"  --ctrl-ring --mcast-control --connect-early\n"
+		"  --mcast-add MAC --mcast-del MAC   multicast filter requests, in order, before\n"
+		"                             any traffic (need --mcast-control, or\n"
+		"                             --mcast-unrequested to send them without it)\n"
 		"  --hash-queue Q             with --ctrl-ring: Toeplitz hashing, every mapping\n"
 		"                             entry Q (Q >= queues: expect INVALID_PARAMETER)\n"
 		"  --tap NAME                 bridge to TAP device NAME until SIGTERM/SIGINT\n"
@@ -58,7 +64,8 @@ enum {
 	OPT_VIF = 256, OPT_DOMID, OPT_QUEUES, OPT_SPLIT, OPT_NOSG, OPT_NOGSO, OPT_NOCSUM,
 	OPT_V6CSUM, OPT_CTRL, OPT_MCAST, OPT_HASHQ, OPT_EARLY, OPT_TAP, OPT_SEND, OPT_TO, OPT_SIZE,
 	OPT_FLOOD, OPT_PPS, OPT_STREAM, OPT_RECV, OPT_FROM, OPT_LOSS, OPT_OVERSIZE, OPT_HOSTILE,
-	OPT_EXPECT, OPT_TIMEOUT, OPT_JSON, OPT_VERBOSE, OPT_HELP,
+	OPT_EXPECT, OPT_TIMEOUT, OPT_JSON, OPT_VERBOSE, OPT_HELP, OPT_MCAST_ADD, OPT_MCAST_DEL,
+	OPT_MCAST_UNREQ,
 };
 
 static const struct option longopts[] = {
@@ -67,7 +74,8 @@ static const struct option longopts[] = {
 	{ "no-sg", 0, NULL, OPT_NOSG }, { "no-gso", 0, NULL, OPT_NOGSO },
 	{ "no-csum", 0, NULL, OPT_NOCSUM }, { "ipv6-csum", 0, NULL, OPT_V6CSUM },
 	{ "ctrl-ring", 0, NULL, OPT_CTRL }, { "mcast-control", 0, NULL, OPT_MCAST },
-	{ "hash-queue", 1, NULL, OPT_HASHQ },
+	{ "hash-queue", 1, NULL, OPT_HASHQ }, { "mcast-add", 1, NULL, OPT_MCAST_ADD },
+	{ "mcast-del", 1, NULL, OPT_MCAST_DEL }, { "mcast-unrequested", 0, NULL, OPT_MCAST_UNREQ },
 	{ "connect-early", 0, NULL, OPT_EARLY }, { "tap", 1, NULL, OPT_TAP },
 	{ "send", 1, NULL, OPT_SEND }, { "to", 1, NULL, OPT_TO }, { "size", 1, NULL, OPT_SIZE },
 	{ "flood", 0, NULL, OPT_FLOOD }, { "pps", 1, NULL, OPT_PPS },
@@ -131,6 +139,11 @@ static int parse_opt(struct prog *P, int c, const char *a)
 	case OPT_V6CSUM: P->o.ipv6_csum = true; return 0;
 	case OPT_CTRL: P->o.ctrl_ring = true; return 0;
 	case OPT_MCAST: P->o.mcast_control = true; return 0;
+	case OPT_MCAST_ADD:
+		return nf_mcast_op_add(P->mcast, &P->nmcast, XEN_NETIF_EXTRA_TYPE_MCAST_ADD, a);
+	case OPT_MCAST_DEL:
+		return nf_mcast_op_add(P->mcast, &P->nmcast, XEN_NETIF_EXTRA_TYPE_MCAST_DEL, a);
+	case OPT_MCAST_UNREQ: P->mcast_unrequested = true; return 0;
 	case OPT_HASHQ: {
 		char *e;
 		long q = strtol(a, &e, 10);
@@ -188,6 +201,11 @@ static int parse_args(struct prog *P, int argc, char **argv)
 	if (optind < argc || P->ro.size_min < NF_ETH_MIN || P->ro.size_max < P->ro.size_min) {
 		fprintf(stderr, "netfront: bad arguments (sizes are %u .. %u bytes)\n", NF_ETH_MIN,
 			NF_MAX_FRAME);
+		return -EINVAL;
+	}
+	if (P->nmcast && P->o.mcast_control == P->mcast_unrequested) {
+		fprintf(stderr, "netfront: --mcast-add/--mcast-del need --mcast-control, or "
+				"--mcast-unrequested (not both)\n");
 		return -EINVAL;
 	}
 	if (P->ro.tap && (P->ro.send || P->ro.recv || P->hostile)) {
@@ -392,6 +410,30 @@ static void json_features(struct jw *j, struct nf_dev *d)
 	putchar('}');
 }
 
+/* "mcast_ops": each --mcast-add/--mcast-del, its status null when unanswered. */
+static void json_mcast(struct jw *j, const struct prog *P)
+{
+	jw_key(j, "mcast_ops");
+	putchar('[');
+	for (unsigned i = 0; i < P->nmcast; i++) {
+		const struct nf_mcast_op *op = &P->mcast[i];
+		struct jw o = { 0 };
+		char mac[18];
+
+		nf_mac_fmt(op->mac, mac);
+		printf("%s{", i ? "," : "");
+		jw_str(&o, "op", nf_mcast_op_name(op));
+		jw_str(&o, "mac", mac);
+		jw_key(&o, "status");
+		if (op->answered)
+			printf("%d", op->status);
+		else
+			printf("null");
+		putchar('}');
+	}
+	putchar(']');
+}
+
 static void print_json(struct prog *P, struct nf_dev *d, const struct nf_counters *c)
 {
 	const struct nf_run_result *R = &P->res;
@@ -399,8 +441,7 @@ static void print_json(struct prog *P, struct nf_dev *d, const struct nf_counter
 	struct jw j = { 0 };
 	char mac[18];
 
-	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", d->mac[0], d->mac[1],
-		 d->mac[2], d->mac[3], d->mac[4], d->mac[5]);
+	nf_mac_fmt(d->mac, mac);
 	putchar('{');
 	jw_bool(&j, "ok", !P->fail);
 	jw_str(&j, "why", P->why);
@@ -452,6 +493,7 @@ static void print_json(struct prog *P, struct nf_dev *d, const struct nf_counter
 	putchar('}');
 	jw_u64(&j, "hash_flags_offered", P->cres.flags_offered);
 	jw_u64(&j, "hash_mapping_max", P->cres.mapping_max);
+	json_mcast(&j, P);
 	printf("}\n");
 }
 
@@ -499,6 +541,15 @@ static void go(struct prog *P, struct nf_dev *d)
 		if (r < 0) {
 			failf(P, r, "control ring: %s got no good answer",
 			      P->cres.n ? P->cres.step[P->cres.n - 1] : "setup");
+			return;
+		}
+	}
+	if (P->nmcast) {
+		char why[160];
+
+		r = nf_mcast_run(d, P->mcast, P->nmcast, why, sizeof(why));
+		if (r < 0) {
+			failf(P, r, "%s", why);
 			return;
 		}
 	}

@@ -28,6 +28,11 @@
  *   --ipv6-csum            write feature-ipv6-csum-offload=1 (off by default, netif.h)
  *   --ctrl-ring            share a control ring (if feature-ctrl-ring)
  *   --mcast-control        write request-multicast-control=1 (if offered)
+ *   --mcast-add MAC        after the handshake, before any traffic: ask the
+ *   --mcast-del MAC        backend to add MAC to / delete it from our multicast
+ *                          filter (repeatable, in order; need --mcast-control or
+ *                          --mcast-unrequested)
+ *   --mcast-unrequested    send them without request-multicast-control
  *   --connect-early        go Connected right after writing the ring nodes, as
  *                          Linux xen-netfront does (default: Initialised, wait
  *                          for the backend's Connected, then Connected)
@@ -65,7 +70,8 @@
  *   rx_pps, elapsed_s, tx_errors (TX responses ERROR or DROPPED), tx_bad_rsp,
  *   rx_errors (bad RX responses or chains), rx_frames, tx_frames, tx_slots,
  *   rx_slots, notify, events, tap_dropped, hostile, answer, detail, after,
- *   backend_error.
+ *   backend_error, ctrl, hash_flags_offered, hash_mapping_max, mcast_ops
+ *   ([{op, mac, status}], status null when unanswered).
  *
  * ---- Hostile attacks (--hostile; answers: dropped, closed, ok, timeout) ----
  *   too-many-slots, cross-page, first-smaller, runt, extra-bad-type,
@@ -162,6 +168,9 @@ uint32_t nf_gen_payload_crc(const uint8_t *frame, size_t len);
 /* Both of the above: a complete frame of len >= NF_GEN_HLEN bytes. */
 void nf_gen_build(uint8_t *frame, size_t len, const uint8_t dst[6], const uint8_t src[6],
 		  uint32_t stream, uint64_t seq);
+
+/* "xx:xx:xx:xx:xx:xx" and a NUL. */
+void nf_mac_fmt(const uint8_t mac[6], char out[static 18]);
 
 enum nf_gen_verdict {
 	NF_GEN_OK,
@@ -436,6 +445,8 @@ int nf_connect(struct nf_dev *d);
 int nf_disconnect(struct nf_dev *d);
 int nf_read_be_state(struct nf_dev *d);
 int nf_wait_be_state(struct nf_dev *d, unsigned mask, int timeout_ms);
+/* Drains the xenstore watch; true when the backend is no longer Connected. */
+bool nf_be_gone(struct nf_dev *d);
 void nf_read_be_error(struct nf_dev *d);
 int nf_dev_xs_fd(struct nf_dev *d);
 void nf_dev_drain_watch(struct nf_dev *d);
@@ -468,12 +479,58 @@ bool nf_final_check(struct nf_queue *q);
 bool nf_take_event(struct nf_queue *q);
 void nf_notify_tx(struct nf_queue *q);
 void nf_notify_rx(struct nf_queue *q);
+/*
+ * The main thread's own TX exchanges, while no worker runs (hostile
+ * scenarios, multicast control). nf_wait_events sleeps up to ms on the event
+ * channel and xenstore and takes the events. nf_tx_collect publishes what is
+ * on the TX ring, notifies, and collects `want` answers in ring order
+ * (extras' NETIF_RSP_NULL skipped): their statuses in st and, unless NULL,
+ * their ids in ids. 1 all answered, 0 none within --timeout, -EPIPE the
+ * backend left Connected, -EPROTO a broken ring.
+ */
+void nf_wait_events(struct nf_queue *q, int ms);
+int nf_tx_collect(struct nf_queue *q, unsigned want, int16_t *st, uint16_t *ids);
 
 /* tap.c */
 int nf_tap_open(const char *name, bool multi_queue, int *ret_fd);
 /* MAC, MTU, offloads, up; on the device behind fd. */
 int nf_tap_configure(int fd, const char *name, const uint8_t mac[6], unsigned mtu,
 		     const struct nf_tx_caps *caps);
+
+/* ---- mcast.c: multicast control (--mcast-add, --mcast-del) ---- */
+
+/* Ops one run may send (--mcast-add and --mcast-del together). */
+#define NF_MAX_MCAST_OPS 16
+
+struct nf_mcast_op {
+	uint8_t type;		/* XEN_NETIF_EXTRA_TYPE_MCAST_ADD or _MCAST_DEL */
+	uint8_t mac[6];
+	bool answered;
+	int16_t status;		/* the answer: NETIF_RSP_OKAY or NETIF_RSP_ERROR */
+};
+
+/*
+ * Appends the op of an option: type and MAC text ("xx:xx:xx:xx:xx:xx", any
+ * address: the backend judges it). 0; -EINVAL a bad type or MAC; -E2BIG
+ * NF_MAX_MCAST_OPS already. Pure.
+ */
+int nf_mcast_op_add(struct nf_mcast_op *ops, unsigned *n, uint8_t type, const char *mac);
+/* "add" or "del". */
+const char *nf_mcast_op_name(const struct nf_mcast_op *op);
+/*
+ * Lays an op out as netif.h's dummy transmit request: a request with only
+ * id and NETTXF_extra_info (size 0, no grant), then the MCAST extra (no
+ * XEN_NETIF_EXTRA_FLAG_MORE). Returns the slots written (2). Pure.
+ */
+unsigned nf_mcast_layout(const struct nf_mcast_op *op, uint16_t id, union nf_tx_slot out[2]);
+/*
+ * Sends the ops in order on queue 0, each waiting for its answer (status
+ * in the op). Main thread, after the handshake, no worker running. An
+ * ERROR answer is a result, not a failure. 0; -EOPNOTSUPP the backend does
+ * not offer feature-multicast-control; -errno an op got no valid answer
+ * (why says which and how).
+ */
+int nf_mcast_run(struct nf_dev *d, struct nf_mcast_op *ops, unsigned n, char *why, size_t wn);
 
 /* ---- ctrl.c: the control ring (--hash-queue) ---- */
 

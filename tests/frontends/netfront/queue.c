@@ -15,11 +15,13 @@
  * keeps the ring full the same way).
  *
  * Setup and teardown run on the main thread; everything else on the one
- * thread that owns the queue. Never blocks, never allocates after setup.
+ * thread that owns the queue (the main thread, for its own exchanges before
+ * any worker starts or after they all stopped). Never blocks, never allocates after setup.
  * Responses are copied off the ring once (RING_COPY_RESPONSE) and checked;
  * a backend that claims more responses than requests fails the queue.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,6 +323,54 @@ int nf_tx_reap(struct nf_queue *q)
 		tx_response(q, &rsp);
 	}
 	return n;
+}
+
+/* ---- the main thread's own exchanges (hostile scenarios, multicast control) ---- */
+
+void nf_wait_events(struct nf_queue *q, int ms)
+{
+	struct pollfd p[2] = {
+		{ .fd = q->dev->ops->evtchn_fd(q->evtchn), .events = POLLIN },
+		{ .fd = nf_dev_xs_fd(q->dev), .events = POLLIN },
+	};
+
+	poll(p, 2, ms);
+	nf_take_event(q);
+}
+
+int nf_tx_collect(struct nf_queue *q, unsigned want, int16_t *st, uint16_t *ids)
+{
+	uint64_t end = nf_now_ns() + (uint64_t)q->dev->o.timeout_s * 1000000000u;
+	unsigned got = 0;
+
+	nf_tx_push(q);
+	nf_notify_tx(q);
+	while (got < want) {
+		RING_IDX prod;
+		int n = RING_FRONT_PENDING(&q->tx, &prod);
+
+		if (n < 0)
+			return -EPROTO;
+		for (; q->tx.rsp_cons != prod; q->tx.rsp_cons++) {
+			struct netif_tx_response r;
+
+			RING_COPY_RESPONSE(&q->tx, q->tx.rsp_cons, &r);
+			if (r.status == NETIF_RSP_NULL || got >= want)
+				continue;
+			if (ids)
+				ids[got] = r.id;
+			st[got++] = r.status;
+		}
+		if (got == want)
+			break;
+		if (nf_be_gone(q->dev))
+			return -EPIPE;
+		if (nf_now_ns() > end)
+			return 0;
+		if (!nf_final_check(q))
+			nf_wait_events(q, 100);
+	}
+	return 1;
 }
 
 /* ---- RX ---- */

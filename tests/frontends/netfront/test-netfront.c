@@ -4,7 +4,8 @@
  * generator frames, the sequence accounting (loss, reorder, duplicates),
  * splitting a frame into netif TX slots (sg on/off, page boundaries, the GSO
  * extra), reassembling RX responses into packets (good chains, extras, and
- * every bad response the reassembler must survive), the virtio_net_hdr <->
+ * every bad response the reassembler must survive), the multicast-control
+ * options and their dummy TX request, the virtio_net_hdr <->
  * netif conversions and checksum completion, and the grant budget per queue
  * count. Single-threaded, no Xen, no xenstore; TAP through
  * tests/unit/common/tap.h.
@@ -351,6 +352,67 @@ static void t_rx_too_long(void)
 	CHECK(r == NF_RX_PKT && p.len == NF_MAX_RX_SLOTS * 4096);
 }
 
+/* ---- multicast control ---- */
+
+static void t_mcast_parse(void)
+{
+	struct nf_mcast_op ops[NF_MAX_MCAST_OPS];
+	char mac[18];
+	unsigned n = 0;
+
+	CHECK(nf_mcast_op_add(ops, &n, XEN_NETIF_EXTRA_TYPE_MCAST_ADD, "01:00:5e:00:00:01") == 0);
+	CHECK(nf_mcast_op_add(ops, &n, XEN_NETIF_EXTRA_TYPE_MCAST_DEL, "33:33:FF:0a:0B:0c") == 0);
+	REQUIRE(n == 2);
+	/* Order kept, both kinds, hex in either case. */
+	CHECK(ops[0].type == XEN_NETIF_EXTRA_TYPE_MCAST_ADD && !ops[0].answered);
+	CHECK(!memcmp(ops[0].mac, (const uint8_t[6]){ 0x01, 0, 0x5e, 0, 0, 1 }, 6));
+	CHECK(!strcmp(nf_mcast_op_name(&ops[0]), "add"));
+	CHECK(ops[1].type == XEN_NETIF_EXTRA_TYPE_MCAST_DEL);
+	CHECK(!strcmp(nf_mcast_op_name(&ops[1]), "del"));
+	nf_mac_fmt(ops[1].mac, mac);
+	CHECK(!strcmp(mac, "33:33:ff:0a:0b:0c"));
+	/* A unicast address is the backend's to refuse, not ours. */
+	CHECK(nf_mcast_op_add(ops, &n, XEN_NETIF_EXTRA_TYPE_MCAST_ADD, "00:16:3e:00:00:01") == 0);
+	CHECK(n == 3);
+	/* Bad MACs and types leave the list alone. */
+	CHECK(nf_mcast_op_add(ops, &n, XEN_NETIF_EXTRA_TYPE_MCAST_ADD, "01:00:5e:00:00") == -EINVAL);
+	CHECK(nf_mcast_op_add(ops, &n, XEN_NETIF_EXTRA_TYPE_MCAST_ADD, "01:00:5e:00:00:1") ==
+	      -EINVAL);
+	CHECK(nf_mcast_op_add(ops, &n, XEN_NETIF_EXTRA_TYPE_MCAST_ADD, "01-00-5e-00-00-01") ==
+	      -EINVAL);
+	CHECK(nf_mcast_op_add(ops, &n, XEN_NETIF_EXTRA_TYPE_MCAST_ADD, "01:00:5e:00:00:0g") ==
+	      -EINVAL);
+	CHECK(nf_mcast_op_add(ops, &n, XEN_NETIF_EXTRA_TYPE_MCAST_ADD, "") == -EINVAL);
+	CHECK(nf_mcast_op_add(ops, &n, XEN_NETIF_EXTRA_TYPE_GSO, "01:00:5e:00:00:01") == -EINVAL);
+	CHECK(n == 3);
+	/* At most NF_MAX_MCAST_OPS. */
+	while (n < NF_MAX_MCAST_OPS)
+		REQUIRE(nf_mcast_op_add(ops, &n, XEN_NETIF_EXTRA_TYPE_MCAST_DEL,
+					"01:00:5e:00:00:02") == 0);
+	CHECK(nf_mcast_op_add(ops, &n, XEN_NETIF_EXTRA_TYPE_MCAST_ADD, "01:00:5e:00:00:03") ==
+	      -E2BIG);
+	CHECK(n == NF_MAX_MCAST_OPS);
+}
+
+static void t_mcast_layout(void)
+{
+	struct nf_mcast_op op = { .type = XEN_NETIF_EXTRA_TYPE_MCAST_DEL,
+				  .mac = { 0x01, 0x00, 0x5e, 0x7f, 0x00, 0x09 } };
+	union nf_tx_slot s[2];
+
+	memset(s, 0xa5, sizeof(s));
+	REQUIRE(nf_mcast_layout(&op, 77, s) == 2);
+	/* The dummy request: its id and the extra flag, nothing else. */
+	CHECK(s[0].req.id == 77 && s[0].req.flags == NETTXF_extra_info);
+	CHECK(s[0].req.size == 0 && s[0].req.gref == 0 && s[0].req.offset == 0);
+	/* One extra, no FLAG_MORE, the address as given. */
+	CHECK(s[1].extra.type == XEN_NETIF_EXTRA_TYPE_MCAST_DEL && s[1].extra.flags == 0);
+	CHECK(!memcmp(s[1].extra.u.mcast.addr, op.mac, 6));
+	op.type = XEN_NETIF_EXTRA_TYPE_MCAST_ADD;
+	REQUIRE(nf_mcast_layout(&op, 0, s) == 2);
+	CHECK(s[1].extra.type == XEN_NETIF_EXTRA_TYPE_MCAST_ADD && s[0].req.id == 0);
+}
+
 /* ---- offloads ---- */
 
 /* Ethernet + IPv4 (or IPv6) + TCP/UDP with a payload; returns the length. */
@@ -680,6 +742,8 @@ int main(void)
 	tap_run("/netfront/rx/chain", t_rx_chain);
 	tap_run("/netfront/rx/bad", t_rx_bad);
 	tap_run("/netfront/rx/too-long", t_rx_too_long);
+	tap_run("/netfront/mcast/parse", t_mcast_parse);
+	tap_run("/netfront/mcast/layout", t_mcast_layout);
 	tap_run("/netfront/vnet/l4", t_l4);
 	tap_run("/netfront/vnet/csum", t_csum);
 	tap_run("/netfront/vnet/tx", t_vnet_tx);

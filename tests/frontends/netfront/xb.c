@@ -94,6 +94,12 @@ void nf_dev_drain_watch(struct nf_dev *d)
 		free(w);
 }
 
+bool nf_be_gone(struct nf_dev *d)
+{
+	nf_dev_drain_watch(d);
+	return nf_read_be_state(d) != XenbusStateConnected;
+}
+
 int nf_wait_be_state(struct nf_dev *d, unsigned mask, int timeout_ms)
 {
 	uint64_t end = nf_now_ns() + (uint64_t)timeout_ms * 1000000u;
