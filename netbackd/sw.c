@@ -299,6 +299,23 @@ static void flood(struct sw *s, struct sw_stage *st, void *ctx, struct sw_port *
 		stage(st, ctx, last, m);
 	} else {
 		cnt_add(in, SW_CNT_FLOOD_NONE, 1);
+		static _Atomic unsigned nlogged;
+
+		if (log_get_max_level() >= LOG_DEBUG && atomic_fetch_add(&nlogged, 1) < 20) {
+			char seen[256] = "";
+			size_t len = 0;
+
+			for (unsigned i = 0; i < hi && len < sizeof(seen) - 48; i++) {
+				struct sw_port *o = atomic_load(&s->ports[i]);
+
+				if (o)
+					len += (size_t)snprintf(seen + len, sizeof(seen) - len, " %u=%s%s%s", i,
+								o->name, o == in ? "(in)" : "",
+								o->isolated ? "(isolated)" : "");
+			}
+			log_debug("switch: a frame from %s found no port (hi %u:%s)", in->name, hi,
+				  seen);
+		}
 		rte_pktmbuf_free(m);
 	}
 }

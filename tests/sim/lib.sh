@@ -48,6 +48,10 @@ sim_cleanup() {
 		umount "$p" 2>/dev/null
 	done
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+		# SIM_KEEP=DIR: a failed scenario's whole directory is kept there.
+		if [ -n "${SIM_KEEP:-}" ] && mkdir -p "$SIM_KEEP"; then
+			cp -a "$SIM_TMP" "$SIM_KEEP/" && echo "---- kept in $SIM_KEEP/${SIM_TMP##*/} ----" >&2
+		fi
 		for p in "$SIM_TMP"/*.log; do
 			[ -s "$p" ] || continue
 			echo "---- ${p##*/} (last 60 lines) ----" >&2

@@ -47,10 +47,13 @@ stop_nf() {
 	cat "$2" >&2
 }
 
-# port_at_least G D NAME N: that port's counter reached N.
+# sw G D NAME: that vif's switch-port counter (they count for the vif's
+# whole life, across its reconnections: the checks below use differences).
+sw() { nb_switch_counter "$1" "$2" "$3"; }
+# port_at_least G D NAME N: that counter reached N.
 port_at_least() {
 	local n
-	n=$(nb_port_counter "$1" "$2" "$3")
+	n=$(sw "$1" "$2" "$3")
 	[ -n "$n" ] && [ "$n" -ge "$4" ]
 }
 
@@ -71,21 +74,25 @@ pair "$C" "$DC" "$MAC_C" "$B" "$DB" "$MAC_B" 2000
 
 # A -> B unicast, B learned: every frame counted drop-isolated at A's port,
 # none handed to B's. B listens for C's frames, which come after A's.
+brx0=$(sw "$B" "$DB" rx)
 nf_bg "$SIM_TMP/b.json" "$B" "$DB" --send 1 --to "$MAC_C" --recv 100 --from "$MAC_C" --timeout 60
 PID_B=$NF_PID
 wait_for 30 nb_connected "$B" "$DB" || fail "vif B not connected"
-wait_for 30 port_at_least "$B" "$DB" rx 1 || fail "B's frame did not enter the switch"
+wait_for 30 port_at_least "$B" "$DB" rx $((brx0 + 1)) || fail "B's frame did not enter the switch"
+iso0=$(sw "$A" "$DA" drop-isolated)
+fl0=$(sw "$A" "$DA" flooded)
+btx0=$(sw "$B" "$DB" tx)
 nf_bg "$SIM_TMP/a.json" "$A" "$DA" --send 300 --to "$MAC_B" --size 60-1514 --pps 20000 \
 	--recv 1 --timeout 60
 PID_A=$NF_PID
 wait_for 30 nb_connected "$A" "$DA" || fail "vif A not connected"
 nb_status | grep -q "^vif $A/$DA: Connected .* isolated=1 " || fail "vif A not listed isolated=1"
 nb_status | grep -q "^vif $B/$DB: Connected .* isolated=0 " || fail "vif B listed isolated"
-wait_for 30 port_at_least "$A" "$DA" drop-isolated 300 ||
+wait_for 30 port_at_least "$A" "$DA" drop-isolated $((iso0 + 300)) ||
 	fail "A's 300 frames to B were not counted drop-isolated"
-[ "$(nb_port_counter "$A" "$DA" drop-isolated)" = 300 ] || fail "drop-isolated counted more than A sent"
-[ "$(nb_port_counter "$A" "$DA" flooded)" -le 1 ] || fail "A's unicast to a learned B was flooded"
-[ "$(nb_port_counter "$B" "$DB" tx)" = 0 ] || fail "B's port was handed frames from A"
+[ "$(sw "$A" "$DA" drop-isolated)" = $((iso0 + 300)) ] || fail "drop-isolated counted more than A sent"
+[ "$(sw "$A" "$DA" flooded)" -le $((fl0 + 1)) ] || fail "A's unicast to a learned B was flooded"
+[ "$(sw "$B" "$DB" tx)" = "$btx0" ] || fail "B's port was handed frames from A"
 nf "$C" "$DC" --send 100 --to "$MAC_B" --pps 20000 || fail "control sender C failed"
 nf_wait "$PID_B" "$SIM_TMP/b.json" "B listening"
 jtrue 'd["received"] == 100 and d["ignored"] == 0 and d["lost"] == 0' "$SIM_TMP/b.json" ||
@@ -102,13 +109,17 @@ nf_bg "$SIM_TMP/c.json" "$C" "$DC" --recv 1 --timeout 60
 PID_C=$NF_PID
 wait_for 30 nb_connected "$B" "$DB" || fail "vif B not connected"
 wait_for 30 nb_connected "$C" "$DC" || fail "vif C not connected"
-wait_for 30 port_at_least "$C" "$DC" tx 0 || fail "no port for C"
+wait_for 30 sh -c "'$NETBACKD_SIM' --status --runtime-dir '$SIM_TMP/run' | grep -q '^port vif $C/$DC:'" ||
+	fail "no port for C"
+fl0=$(sw "$A" "$DA" flooded)
+btx0=$(sw "$B" "$DB" tx)
+ctx0=$(sw "$C" "$DC" tx)
 nf_bg "$SIM_TMP/a.json" "$A" "$DA" --send 300 --to "$BCAST" --size 60-1514 --pps 20000 \
 	--recv 1 --timeout 60
 PID_A=$NF_PID
-wait_for 30 port_at_least "$A" "$DA" flooded 300 || fail "A's 300 broadcasts were not flooded"
-[ "$(nb_port_counter "$B" "$DB" tx)" = 0 ] || fail "B's port was handed A's broadcasts"
-[ "$(nb_port_counter "$C" "$DC" tx)" = 0 ] || fail "C's port was handed A's broadcasts"
+wait_for 30 port_at_least "$A" "$DA" flooded $((fl0 + 300)) || fail "A's 300 broadcasts were not flooded"
+[ "$(sw "$B" "$DB" tx)" = "$btx0" ] || fail "B's port was handed A's broadcasts"
+[ "$(sw "$C" "$DC" tx)" = "$ctx0" ] || fail "C's port was handed A's broadcasts"
 stop_nf "$PID_C" "$SIM_TMP/c.json" "C listening"
 jtrue 'd["rx_frames"] == 0' "$SIM_TMP/c.json" || fail "C received A's broadcasts"
 nf "$C" "$DC" --send 100 --to "$MAC_B" --pps 20000 || fail "control sender C failed"
@@ -123,13 +134,15 @@ say "A's 300 broadcasts reached no vif"
 # handed to A's port, and A (listening) receives nothing.
 sent_one "$A" "$DA" "$MAC_A"
 PID_A=$NF_PID
+iso0=$(sw "$B" "$DB" drop-isolated)
+atx0=$(sw "$A" "$DA" tx)
 nf_bg "$SIM_TMP/b.json" "$B" "$DB" --send 300 --to "$MAC_A" --size 60-1514 --pps 20000 \
 	--recv 1 --timeout 60
 PID_B=$NF_PID
-wait_for 30 port_at_least "$B" "$DB" drop-isolated 300 ||
+wait_for 30 port_at_least "$B" "$DB" drop-isolated $((iso0 + 300)) ||
 	fail "B's 300 frames to A were not counted drop-isolated"
-[ "$(nb_port_counter "$B" "$DB" drop-isolated)" = 300 ] || fail "drop-isolated counted more than B sent"
-[ "$(nb_port_counter "$A" "$DA" tx)" = 0 ] || fail "A's port was handed B's frames"
+[ "$(sw "$B" "$DB" drop-isolated)" = $((iso0 + 300)) ] || fail "drop-isolated counted more than B sent"
+[ "$(sw "$A" "$DA" tx)" = "$atx0" ] || fail "A's port was handed B's frames"
 stop_nf "$PID_B" "$SIM_TMP/b.json" "B sending to A"
 stop_nf "$PID_A" "$SIM_TMP/$MAC_A.json" "A listening"
 jtrue 'd["rx_frames"] == 0' "$SIM_TMP/$MAC_A.json" || fail "the isolated vif received B's frames"
