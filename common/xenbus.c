@@ -329,8 +329,18 @@ static int dev_refresh(struct xb_device *d)
 	r = store_exists(d->bus->xs, XBT_NULL, d->bepath);
 	if (r == 0)
 		return -ENOENT;
-	/* Toolstack nodes: missing online means offline (xenbus_dev_is_online). */
-	d->online = read_node_uint(d, "online", 1, 0, &v) == 0 && v == 1;
+	/*
+	 * Toolstack nodes: missing online means offline (xenbus_dev_is_online).
+	 * A read that fails otherwise is our connection's trouble: the last
+	 * value stands (closing a guest's device over it would be ours).
+	 */
+	r = read_node_uint(d, "online", 1, 0, &v);
+	if (r == 0)
+		d->online = v == 1;
+	else if (r != -EACCES)
+		log_rl(&d->rl, LOG_WARNING, r, "%s: reading online", d->name);
+	else
+		d->online = false;
 	d->was_online |= d->online;
 	d->node_state = XenbusStateUnknown;
 	if (read_node_uint(d, "state", XB_STATE_MAX, STORE_NO_DEFAULT, &v) == 0)
@@ -391,18 +401,40 @@ static enum xenbus_state next_hop(enum xenbus_state from, enum xenbus_state to)
 	}
 }
 
-static bool want_close(const struct xb_device *d)
+/* Why the device must close, or NULL (a reason an operator can read). */
+static const char *close_reason(const struct xb_device *d)
 {
 	/*
 	 * online=0 closes only after online=1 was seen: a toolstack that
 	 * writes the nodes one by one has not said "online" yet, and an
 	 * offline device that never connected just waits in InitWait.
 	 */
-	return d->fatal || d->invalid || d->stale || (!d->online && d->was_online) ||
-	       d->hotplug_error ||
-	       (d->node_state == XenbusStateClosing && d->state != XenbusStateClosing) ||
-	       d->fe_state == XenbusStateClosing || d->fe_state == XenbusStateClosed ||
-	       (d->fe_state == XenbusStateUnknown && d->fe_seen);
+	if (d->fatal)
+		return "an error";
+	if (d->invalid)
+		return "invalid frontend nodes";
+	if (d->stale)
+		return "a stale connection";
+	if (!d->online && d->was_online)
+		return "online=0";
+	if (d->hotplug_error)
+		return "the hotplug script failed";
+	if (d->node_state == XenbusStateClosing && d->state != XenbusStateClosing)
+		return "the toolstack wrote state Closing";
+	if (d->fe_state == XenbusStateClosing || d->fe_state == XenbusStateClosed)
+		return "the frontend closed";
+	if (d->fe_state == XenbusStateUnknown && d->fe_seen)
+		return "the frontend's state node is gone";
+	return NULL;
+}
+
+static bool want_close(const struct xb_device *d)
+{
+	const char *why = close_reason(d);
+
+	if (why && d->state == XenbusStateConnected)
+		log_debug("%s: closing: %s", d->name, why);
+	return why != NULL;
 }
 
 static bool can_connect(const struct xb_device *d)
@@ -519,8 +551,12 @@ static void dev_step(struct xb_device *d)
 		if (dev_enter(d, next) < 0)
 			continue;	/* d->fatal is set: the next target is Closed */
 		r = write_state(d, next, NULL, NULL);
-		if (r == -ENOENT)
-			break;	/* directory going away: removal follows */
+		if (r == -ENOENT) {
+			/* directory going away: removal follows */
+			log_debug("%s: no state node to write %s", d->name,
+			       xb_state_name(next));
+			break;
+		}
 		if (r < 0)
 			log_rl(&d->rl, LOG_WARNING, r, "%s: writing state %s", d->name,
 			       xb_state_name(next));
