@@ -137,27 +137,13 @@ int main(int argc, char **argv)
 
 	log_init("blkbackd");
 	blk_config_defaults(&cfg);
-	if (blk_config_parse_args(&cfg, argc, argv, err, sizeof(err)) < 0) {
-		fprintf(stderr, "blkbackd: %s\nTry 'blkbackd --help'.\n", err);
-		return 2;
-	}
-	if (cfg.help) {
-		fputs(blk_config_usage(), stdout);
-		return 0;
-	}
-	if (cfg.version) {
-		printf("blkbackd %s\n", DDOM_VERSION);
-		return 0;
-	}
+	r = blk_config_parse_args(&cfg, argc, argv, err, sizeof(err));
+	r = daemon_early_exit("blkbackd", r, err, cfg.help, cfg.version, blk_config_usage());
+	if (r >= 0)
+		return r;
 	if (cfg.status)
 		return daemon_client("blkbackd", runtime_dir(&cfg), BLK_CTL_SOCKET, "status",
 				     stdout);
 	log_set_max_level(cfg.log_level);
-	r = start(&dm, &cfg);
-	if (r == 0)
-		r = loop_run(dm.core.loop);
-	else
-		notify_errno(r);
-	daemon_close(&dm.core, teardown, &dm);
-	return r < 0 ? 1 : 0;
+	return daemon_run(&dm.core, start(&dm, &cfg), teardown, &dm);
 }

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "daemon.h"
+#include "ddom-config.h"
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
@@ -122,4 +123,34 @@ int daemon_client(const char *name, const char *dir, const char *sockname, const
 	if (r < 0)
 		fprintf(stderr, "%s: cannot reach the daemon in %s: %s\n", name, dir, strerror(-r));
 	return r ? 1 : 0;
+}
+
+int daemon_early_exit(const char *name, int parse_rc, const char *err, bool help, bool version,
+		      const char *usage)
+{
+	if (parse_rc < 0) {
+		fprintf(stderr, "%s: %s\nTry '%s --help'.\n", name, err, name);
+		return 2;
+	}
+	if (help) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (version) {
+		printf("%s %s\n", name, DDOM_VERSION);
+		return 0;
+	}
+	return -1;
+}
+
+int daemon_run(struct daemon_core *d, int start_rc, void (*teardown)(void *opaque), void *opaque)
+{
+	int r = start_rc;
+
+	if (r == 0)
+		r = loop_run(d->loop);
+	else
+		notify_errno(r);
+	daemon_close(d, teardown, opaque);
+	return r < 0 ? 1 : 0;
 }

@@ -19,6 +19,7 @@
 #ifndef DDOM_DAEMON_H
 #define DDOM_DAEMON_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <xen/xen.h>
@@ -57,6 +58,19 @@ int daemon_serve(struct daemon_core *d, struct xb_bus *bus, const char *dir,
  * xenstore is still open), then the rest. Safe on what never opened.
  */
 void daemon_close(struct daemon_core *d, void (*teardown)(void *opaque), void *opaque);
+
+/*
+ * main's prologue after the options are parsed (parse_rc < 0: err says
+ * what is wrong, exit 2): --help and --version print and exit 0. Returns
+ * main's exit status, or -1 to go on.
+ */
+int daemon_early_exit(const char *name, int parse_rc, const char *err, bool help, bool version,
+		      const char *usage);
+/*
+ * main's epilogue: the loop runs if start_rc is 0 (else systemd hears the
+ * error), then daemon_close. Returns main's exit status (0, or 1).
+ */
+int daemon_run(struct daemon_core *d, int start_rc, void (*teardown)(void *opaque), void *opaque);
 
 /*
  * A client: sends cmd to the daemon in dir and copies the answer to out.

@@ -293,26 +293,12 @@ int main(int argc, char **argv)
 
 	log_init("netbackd");
 	nb_config_defaults(&cfg);
-	if (nb_config_parse_args(&cfg, argc, argv, err, sizeof(err)) < 0) {
-		fprintf(stderr, "netbackd: %s\nTry 'netbackd --help'.\n", err);
-		return 2;
-	}
-	if (cfg.help) {
-		fputs(nb_config_usage(), stdout);
-		return 0;
-	}
-	if (cfg.version) {
-		printf("netbackd %s\n", DDOM_VERSION);
-		return 0;
-	}
+	r = nb_config_parse_args(&cfg, argc, argv, err, sizeof(err));
+	r = daemon_early_exit("netbackd", r, err, cfg.help, cfg.version, nb_config_usage());
+	if (r >= 0)
+		return r;
 	if (cfg.status || cfg.mac_table_cmd || cfg.capture[0][0])
 		return client(&cfg);
 	log_set_max_level(cfg.log_level);
-	r = start(&dm);
-	if (r == 0)
-		r = loop_run(dm.core.loop);
-	else
-		notify_errno(r);
-	daemon_close(&dm.core, teardown, &dm);
-	return r < 0 ? 1 : 0;
+	return daemon_run(&dm.core, start(&dm), teardown, &dm);
 }
