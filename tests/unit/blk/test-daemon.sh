@@ -9,27 +9,9 @@
 set -u
 XENSIM=$1
 BB=$2
-D=$(mktemp -d /tmp/blk-daemon-XXXXXX)
-fails=0
-n=0
-pid=
+. "$(dirname "$0")/../tap.sh"
+tap_init blk-daemon "$XENSIM"
 
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null
-	"$XENSIM" down "$D" >/dev/null 2>&1
-	rm -rf "$D"
-}
-trap cleanup EXIT
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		fails=$((fails + 1))
-	fi
-}
 
 "$BB" --help | grep -q -- "--max-ring-order"
 ok $? "--help lists the options"

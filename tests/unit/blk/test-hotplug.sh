@@ -9,25 +9,9 @@
 set -u
 XENSIM=$1
 SCRIPT=$2
-D=$(mktemp -d /tmp/blk-hotplug-XXXXXX)
-fails=0
-n=0
+. "$(dirname "$0")/../tap.sh"
+tap_init blk-hotplug "$XENSIM"
 
-cleanup() {
-	"$XENSIM" down "$D" >/dev/null 2>&1
-	rm -rf "$D"
-}
-trap cleanup EXIT
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		fails=$((fails + 1))
-	fi
-}
 
 xs() {
 	"$XENSIM" exec "$D" dd -- xenstore-read "$1" 2>/dev/null

@@ -15,20 +15,9 @@ DEFAULTS=$2
 DAEMON=$3
 MAX_EXPOSURE=3.5
 command -v systemd-analyze >/dev/null 2>&1 || exit 77
-D=$(mktemp -d /tmp/net-unit-XXXXXX)
-trap 'rm -rf "$D"' EXIT
-n=0
-fails=0
+. "$(dirname "$0")/../tap.sh"
+tap_init net-unit
 
-ok() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		fails=$((fails + 1))
-	fi
-}
 
 sed "s#/usr/sbin/netbackd#$DAEMON#" "$UNIT" >"$D/netbackd.service"
 out=$(systemd-analyze verify "$D/netbackd.service" 2>&1)

@@ -10,27 +10,9 @@
 set -u
 XENSIM=$1
 NB=$2
-D=$(mktemp -d /tmp/net-daemon-XXXXXX)
-fails=0
-n=0
-pid=
+. "$(dirname "$0")/../tap.sh"
+tap_init net-daemon "$XENSIM"
 
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null
-	"$XENSIM" down "$D" >/dev/null 2>&1
-	rm -rf "$D"
-}
-trap cleanup EXIT
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		fails=$((fails + 1))
-	fi
-}
 
 "$NB" --help | grep -q -- "--uplink DEVARGS"
 ok $? "--help lists the options"
