@@ -14,7 +14,7 @@ DEB_PKGS := gcc pkg-config python3 meson ninja-build libxen-dev xenstore-utils \
 # make deb: dpkg-buildpackage, dch, lintian, and what debian/update-changelog runs.
 DEB_TOOLS := dpkg-dev debhelper devscripts lintian meson python3
 
-.PHONY: all deps demo check check-xen check-asan bench deb deb-deps clean
+.PHONY: all deps demo check check-xen check-asan bench deb deb-deps check-deb clean
 
 all: deps
 	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) $(MESON_OPTS)
@@ -42,7 +42,7 @@ demo: all
 # The whole test suite (unit, sim, fuzz corpus replay, and the real-Xen
 # blk-basic scenario). The full real-Xen suite is `make check-xen`.
 check: all
-	meson test -C $(BUILD) --print-errorlogs --no-suite xen-full --no-suite bench
+	meson test -C $(BUILD) --print-errorlogs --no-suite xen-full --no-suite bench --no-suite pkg
 
 check-xen: all
 	meson test -C $(BUILD) --print-errorlogs --suite xen --suite xen-full
@@ -85,6 +85,11 @@ deb-deps:
 	@dpkg-checkbuilddeps 2>/dev/null || { \
 		echo "make: installing the build dependencies of debian/control"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -qq ./ >/dev/null; }
+
+# make deb, lintian, then install, check and purge the package on this
+# machine (tests/pkg/deb-check.sh; root, a few minutes). Not in make check.
+check-deb: all
+	meson test -C $(BUILD) --print-errorlogs --suite pkg -v
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(DEB_OUT)
