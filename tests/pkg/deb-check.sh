@@ -48,9 +48,10 @@ ok() {
 	fi
 }
 
-# Prints its second argument's lines as TAP diagnostics when the first is not 0.
-diag() {
-	[ "$1" = 0 ] || printf '%s\n' "$2" | sed 's/^/# /'
+# check STATUS WHAT DIAGNOSTICS: ok, with DIAGNOSTICS' lines shown on failure.
+check() {
+	ok "$1" "$2"
+	[ "$1" = 0 ] || printf '%s\n' "$3" | sed 's/^/# /'
 }
 
 # Runs a command with its output in $LOG/last, shown as diagnostics on failure.
@@ -64,11 +65,12 @@ run() {
 	return $r
 }
 
-# Every path of ours on the system, outside the build trees.
+# Every path of ours on the system, outside the build trees and xenhost's
+# caches (other runs' payloads, which come and go meanwhile).
 ours() {
 	find /etc /lib /usr /var /run -xdev \
 		\( -path /var/cache/apt -o -path /var/lib/apt -o -path /var/log/apt \
-		-o -path /var/tmp -o -path /var/cache/ddom-xenhost \) -prune -o \
+		-o -path /var/tmp -o -path '/var/cache/ddom-xenhost*' \) -prune -o \
 		\( -name '*ddom*' -o -name '*blkbackd*' -o -name '*netbackd*' \) -print 2>/dev/null |
 		sort
 }
@@ -91,8 +93,7 @@ ok $? "a -dbgsym package beside it"
 grep -v '^#' tests/pkg/contents.txt | awk 'NF { print $1 }' | sort >"$LOG/want"
 dpkg-deb -c "$DEB" | awk '$1 !~ /^d/ { sub(/^\./, "", $6); print $6 }' | sort >"$LOG/have"
 d=$(diff "$LOG/want" "$LOG/have")
-ok $? "the package holds exactly tests/pkg/contents.txt"
-diag $? "$d"
+check $? "the package holds exactly tests/pkg/contents.txt" "$d"
 dpkg-deb --info "$DEB" conffiles | sort >"$LOG/conffiles"
 grep '^/etc/' "$LOG/want" | diff - "$LOG/conffiles" >/dev/null
 ok $? "its conffiles are its files in /etc"
@@ -113,19 +114,16 @@ run "apt-get install ./$(basename "$DEB")" apt-get install -y --no-install-recom
 dpkg-query -L ddom | sort >"$LOG/listed"
 missing=$(comm -23 "$LOG/want" "$LOG/listed")
 [ -z "$missing" ]
-ok $? "dpkg -L lists every file"
-diag $? "$missing"
+check $? "dpkg -L lists every file" "$missing"
 for f in $(cat "$LOG/want"); do
 	[ -e "$f" ] || echo "$f"
 done >"$LOG/absent"
 [ ! -s "$LOG/absent" ]
-ok $? "every file is on disk"
-diag $? "$(cat "$LOG/absent")"
+check $? "every file is on disk" "$(cat "$LOG/absent")"
 for prog in blkbackd netbackd ddomctl; do
 	out=$("/usr/sbin/$prog" --version 2>&1)
 	[ "$out" = "$prog $version" ]
-	ok $? "$prog --version says $version"
-	diag $? "$out"
+	check $? "$prog --version says $version" "$out"
 done
 for page in blkbackd.8 netbackd.8 ddomctl.8 ddom.conf.5; do
 	man -w "${page%.*}" "${page##*.}" 2>/dev/null | grep -q "/usr/share/man/"
@@ -140,8 +138,7 @@ for u in $UNITS; do
 	if command -v systemd-analyze >/dev/null 2>&1; then
 		out=$(systemd-analyze verify "/lib/systemd/system/$u" 2>&1)
 		[ -z "$out" ]
-		ok $? "systemd-analyze verify $u (as installed)"
-		diag $? "$out"
+		check $? "systemd-analyze verify $u (as installed)" "$out"
 	fi
 done
 [ -x /etc/xen/scripts/block-ddom ] && [ -x /etc/xen/scripts/vif-ddom ]
@@ -173,16 +170,14 @@ dpkg-query -W -f='${Status}' ddom 2>/dev/null | grep -q 'installed\|config-files
 ok $? "dpkg knows nothing of ddom"
 left=$(while read -r f; do
 	[ -e "$f" ] || [ -L "$f" ] || continue
-	[ -d "$f" ] && [ ! -L "$f" ] && continue # shared directories (/etc/xen ...)
+	[ -d "$f" ] && continue # shared directories (/etc/xen, /lib: a link on merged-/usr)
 	echo "$f"
 done <"$LOG/listed")
 [ -z "$left" ]
-ok $? "every file dpkg -L listed is gone"
-diag $? "$left"
+check $? "every file dpkg -L listed is gone" "$left"
 ours >"$LOG/after"
 d=$(diff "$LOG/before" "$LOG/after")
-ok $? "nothing named $PATTERN left that was not there before (/etc /lib /usr /var /run)"
-diag $? "$d"
+check $? "nothing named $PATTERN left that was not there before (/etc /lib /usr /var /run)" "$d"
 for u in $UNITS; do
 	[ ! -e "/etc/systemd/system/multi-user.target.wants/$u" ] && [ ! -L "/etc/systemd/system/multi-user.target.wants/$u" ]
 	ok $? "$u's enablement link is gone"
