@@ -20,8 +20,13 @@ xh_in dd 'systemctl enable --now blkbackd.service && systemctl is-active blkback
 xh_guest_start g1 2 'format=raw,vdev=xvdc,access=rw,backend=dd,script=block-ddom,target=/srv/r.img'
 be=$(xh_backend_path g1 xvdc)
 xh_wait_xs "$be/state" '^4$' 60 || xh_fail "xvdc never reached Connected"
+# The load outlives the three kills: each kill waits for 1500 requests and a
+# reattach, and under TCG on a busy host the commands to the driver domain
+# alone took ~50 s a kill (CI, 2026-12-06: fio's 90 s ran out before the
+# third kill). XH_SCALE (XENHOST_SCALE, 2 under meson) stretches it.
+runtime=$((90 * XH_SCALE))
 xh_exec g1 'fio --name=during-restart --filename=/dev/xvdc --direct=1 --ioengine=libaio \
-	--rw=randrw --bs=4k --iodepth=16 --size=64M --time_based --runtime=90 \
+	--rw=randrw --bs=4k --iodepth=16 --size=64M --time_based --runtime='$runtime' \
 	--verify=crc32c --verify_fatal=1' 900 >"$XH_BOOT/fio.out" 2>&1 &
 fio=$!
 
