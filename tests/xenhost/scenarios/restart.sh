@@ -23,8 +23,8 @@ xh_wait_xs "$be/state" '^4$' 60 || xh_fail "xvdc never reached Connected"
 # The load outlives the three kills: each kill waits for 1500 requests and a
 # reattach, and under TCG on a busy host the commands to the driver domain
 # alone took ~50 s a kill (CI, 2026-12-06: fio's 90 s ran out before the
-# third kill). XH_SCALE (XENHOST_SCALE, 2 under meson) stretches it.
-runtime=$((90 * XH_SCALE))
+# third kill). 150 s, times XH_SCALE (XENHOST_SCALE, 2 under meson).
+runtime=$((150 * XH_SCALE))
 xh_exec g1 'fio --name=during-restart --filename=/dev/xvdc --direct=1 --ioengine=libaio \
 	--rw=randrw --bs=4k --iodepth=16 --size=64M --time_based --runtime='$runtime' \
 	--verify=crc32c --verify_fatal=1' 900 >"$XH_BOOT/fio.out" 2>&1 &
