@@ -23,6 +23,7 @@
 # installed is purged first.
 # Usage: deb-check.sh SOURCE_ROOT   (exit 77 when not root or without apt)
 set -u
+. "$(dirname "$0")/../unit/tap.sh"
 
 SRC=$1
 OUT=${DEB_OUT:-build-deb}
@@ -30,23 +31,11 @@ OUT=${DEB_OUT:-build-deb}
 command -v apt-get >/dev/null 2>&1 || { echo "1..0 # SKIP needs apt-get"; exit 77; }
 cd "$SRC" || exit 1
 
-LOG=$(mktemp -d /tmp/deb-check-XXXXXX)
-trap 'rm -rf "$LOG"' EXIT
+tap_init deb-check
+LOG=$D
 export DEBIAN_FRONTEND=noninteractive
-n=0
-fails=0
 UNITS="blkbackd.service netbackd.service"
 PATTERN='*ddom*|*blkbackd*|*netbackd*'
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		fails=$((fails + 1))
-	fi
-}
 
 # check STATUS WHAT DIAGNOSTICS: ok, with DIAGNOSTICS' lines shown on failure.
 check() {
