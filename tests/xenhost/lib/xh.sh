@@ -273,10 +273,10 @@ xh_net_up() {
 }
 
 # xh_vif_irqs GUEST: the guest's interrupts per netfront queue and event channel, summed over
-# its vCPUs ("eth0-q0-tx N"), from /proc/interrupts. (The xenbus sysfs event counters count
-# only for backends.)
+# its vCPUs, from /proc/interrupts. netfront names them before the netdev has its name
+# ("eth%d-q0-tx"). (The xenbus sysfs event counters count only for backends.)
 xh_vif_irqs() {
-	xh_exec "$1" "awk '/eth[0-9]+-q[0-9]+/ { s = 0; for (i = 2; i <= NF; i++) if (\$i ~ /^[0-9]+\$/) s += \$i
+	xh_exec "$1" "awk '/-q[0-9]+-(tx|rx)\$/ { s = 0; for (i = 2; i <= NF; i++) if (\$i ~ /^[0-9]+\$/) s += \$i
 		printf \"%s %d  \", \$NF, s } END { print \"\" }' /proc/interrupts"
 }
 
