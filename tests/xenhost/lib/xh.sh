@@ -79,13 +79,15 @@ xh_wait_child() {
 
 xh_domid() { xl domid "$1" 2>/dev/null; }
 
-# xh_payload ROLE DIR: the files laid over a domU's root by its initramfs: the agent, the
-# role's units, and for the driver domain the project's installed tree (`meson install`).
+# xh_payload ROLE DIR: the files laid over a domU's root by its initramfs: the agent (and
+# tcpxfer.py), the role's units, and for the driver domain the project's installed tree (`meson install`).
 xh_payload() {
 	local role=$1 dir=$2
 	rm -rf "$dir"
 	mkdir -p "$dir/xh"
 	cp -a "$XH_LIB/domu/xh/." "$dir/xh/"
+	# The net scenarios' checksummed TCP transfer (the sim suite's own), /xh/tcpxfer.py.
+	cp "$XH_SRC/tests/sim/tcpxfer.py" "$dir/xh/"
 	if [ "$role" = dd ]; then
 		cp -a "$XH_LIB/domu/dd/." "$dir/"
 		[ -d "$XH_RUN/payload/install" ] && cp -a "$XH_RUN/payload/install/." "$dir/"
@@ -257,3 +259,41 @@ xh_kill_unit() {
 
 # xh_vif_spec BACKEND MAC [MORE]: a vif spec served by BACKEND (for the net scenarios).
 xh_vif_spec() { echo "mac=$2,backend=$1${3:+,$3}"; }
+
+# ---- net helpers (net.sh, net-kernel.sh)
+
+# xh_net_up GUEST MAC ADDRESS: load xen-netfront, wait (bounded) for the interface with MAC,
+# bring it up with ADDRESS/24; prints it, its queues and the offloads Linux turned on.
+xh_net_up() {
+	xh_in "$1" "modprobe xen-netfront && timeout 120 bash -c 'until ip -o link | grep -qi \"$2\"; do
+		sleep 0.2; done' && dev=\$(ip -o link | awk -F': ' 'index(tolower(\$0), \"$2\") { print \$2; exit }') &&
+		ip link set dev \$dev up && ip addr flush dev \$dev && ip addr add $3/24 dev \$dev &&
+		ip -br addr show dev \$dev && echo queues: \$(ls /sys/class/net/\$dev/queues) &&
+		ethtool -k \$dev | grep -E '^(rx-checksumming|tx-checksumming|scatter-gather|tcp-segmentation-offload|generic-receive-offload):' | tr '\n' ' '; echo"
+}
+
+# xh_vif_irqs GUEST: the guest's interrupts per netfront queue and event channel, summed over
+# its vCPUs, from /proc/interrupts. netfront names them before the netdev has its name
+# ("eth%d-q0-tx"). (The xenbus sysfs event counters count only for backends.)
+xh_vif_irqs() {
+	xh_exec "$1" "awk '/-q[0-9]+-(tx|rx)\$/ { s = 0; for (i = 2; i <= NF; i++) if (\$i ~ /^[0-9]+\$/) s += \$i
+		printf \"%s %d  \", \$NF, s } END { print \"\" }' /proc/interrupts"
+}
+
+# xh_iperf FROM TO-ADDRESS SECONDS [-R]: iperf3 from FROM to a server at TO-ADDRESS (started
+# with `iperf3 -s -D`); prints the receiver's Mbit/s (the figure to compare) on the last line.
+xh_iperf() {
+	local out
+	out=$(xh_exec "$1" "iperf3 -c $2 -t $3 -f m ${4:-}" $(($3 + 180))) || {
+		echo "$out"
+		xh_fail "iperf3 $1 -> $2 ${4:-} failed"
+	}
+	echo "$out" | tail -n 4 | head -n 2 >&2
+	echo "$out" | awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") v = $(i - 1) } END { print v + 0 }'
+}
+
+# xh_iperf_server GUEST: iperf3 -s -D in GUEST, bounded until it listens.
+xh_iperf_server() {
+	xh_in "$1" 'pgrep -x iperf3 >/dev/null || iperf3 -s -D &&
+		timeout 30 bash -c "until ss -Hltn \"sport = :5201\" | grep -q .; do sleep 0.2; done"'
+}

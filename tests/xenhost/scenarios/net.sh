@@ -1,22 +1,181 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# xenhost scenario 5a, net (a slot for netbackd): a stock guest with a vif served by the driver
-# domain. Until netbackd ships a unit, it runs Linux xen-netback there (kernel-backends), so the
-# helpers are proven: the vif reaches Connected and the guest sees its NIC with the MAC given.
+# xenhost scenario 5a, net: netbackd (the shipped build, installed from the build tree, its
+# config in /etc/ddom/netbackd.conf, `systemctl enable --now`) in the systemd driver domain
+# serves two stock Linux guests' vifs (`backend=dd,script=vif-ddom,mac=...`, xen-netfront,
+# 2 vCPUs each), guest to guest through netbackd's own switch; no uplink.
+# Checked: both vifs Connected (backend and frontend), `netbackd --status` with what Linux
+# netfront negotiated (printed, and the frontend's xenstore nodes beside it); ping both ways; a
+# checksummed TCP transfer of MIB MiB both ways (tests/sim/tcpxfer.py); iperf3 both ways (the
+# throughput figures); then netbackd killed with SIGKILL under a running transfer: systemd
+# restarts it, it reattaches both vifs (the journal says "reattached" for each), every xenbus
+# state stays 4, the new process carries the rest of the transfer and its checksum is right.
+# Last, a guest's shutdown closes its vif and the daemon keeps running.
+# Arguments: [MIB (64)] [IPERF_SECONDS (10)]. Runs in dom0 under `xenhost run`.
 . "$XH_SRC/tests/xenhost/lib/xh.sh"
 
-MAC=00:16:3e:00:00:42
-xh_dd_start dd kernel-backends
-xh_in dd 'modprobe xen-netback && ip link add xenbr0 type bridge && ip link set xenbr0 up &&
-	echo kernel xen-netback loaded, bridge xenbr0 up'
-cat >"$XH_BOOT/net-extra.cfg" <<EOC
-vif = [ '$(xh_vif_spec dd $MAC bridge=xenbr0)' ]
-EOC
-XH_GUEST_CFG_EXTRA=$XH_BOOT/net-extra.cfg xh_guest_start g1 1
-id=$(xh_domid g1)
-xh_in g1 'modprobe xen-netfront && echo xen-netfront loaded'
-xh_wait_xs "/local/domain/$id/device/vif/0/state" '^4$' 60 || xh_fail "the vif never connected"
-xh_in g1 "ip -o link | grep -i '$MAC'"
-xh_shutdown g1 120 || xh_fail "g1 did not shut down"
+MIB=${XH_ARGS[0]:-64}
+IPERF_S=${XH_ARGS[1]:-10}
+MAC1=00:16:3e:00:00:41
+MAC2=00:16:3e:00:00:42
+IP1=10.31.0.1
+IP2=10.31.0.2
+
+# nb_fail MSG: the daemon's own account (unit, journal, --status), then fail.
+nb_fail() {
+	xh_exec dd 'systemctl status --no-pager -l netbackd.service; netbackd --status;
+		journalctl -b -u netbackd.service -o cat --no-pager | tail -n 60' 120
+	xh_fail "$*"
+}
+
+xh_dd_start dd
+# DPDK loads no driver directory that is writable by others, starting with / (eal_common_options.c).
+xh_in dd 'stat -c "%a %U:%G %n" / /usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0 &&
+	ls -l /usr/sbin/netbackd /usr/lib/systemd/system/netbackd.service /etc/xen/scripts/vif-ddom &&
+	ls /usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0 | grep "\.so\.23$" | tr "\n" " "; echo;
+	grep -o -w -m1 -e sse4_2 -e popcnt -e ssse3 /proc/cpuinfo | sort -u | tr "\n" " "; echo'
+xh_in dd 'mkdir -p /etc/ddom &&
+	printf "# xenhost net: vifs only, the defaults otherwise\nworkers = 1\n" >/etc/ddom/netbackd.conf &&
+	echo "NETBACKD_OPTS=\"--config /etc/ddom/netbackd.conf\"" >/etc/default/netbackd'
+xh_exec dd 'systemctl enable --now netbackd.service && systemctl is-active netbackd.service &&
+	systemctl show -p MainPID,NRestarts,Type,StatusText netbackd.service' 300 ||
+	nb_fail "netbackd did not start"
+xh_in dd 'journalctl -b -u netbackd.service -o cat --no-pager'
+
+guest() { # NAME MAC
+	cat >"$XH_BOOT/$1-vif.cfg" <<-EOC
+	vif = [ '$(xh_vif_spec dd "$2" script=vif-ddom)' ]
+	EOC
+	XH_GUEST_CFG_EXTRA=$XH_BOOT/$1-vif.cfg xh_guest_start "$1" 2
+}
+guest g1 $MAC1
+guest g2 $MAC2
+id1=$(xh_domid g1)
+id2=$(xh_domid g2)
+
+# Both ends of a guest's vif 0 Connected, or fail with the trees.
+vif_connected() { # DOMID
+	local fe=/local/domain/$1/device/vif/0 be
+	be=$(xenstore-read "$fe/backend") || xh_fail "domain $1 has no vif 0"
+	xh_wait_xs "$be/state" '^4$' 60 && xh_wait_xs "$fe/state" '^4$' 60 || {
+		xenstore-ls -p "$be"
+		xenstore-ls -p "$fe"
+		nb_fail "vif $1/0 did not reach Connected"
+	}
+}
+xh_net_up g1 $MAC1 $IP1
+xh_net_up g2 $MAC2 $IP2
+vif_connected "$id1"
+vif_connected "$id2"
+xh_log "what Linux netfront wrote (g1's frontend):"
+xenstore-ls "/local/domain/$id1/device/vif/0" | grep -E 'feature|request|queues|ring-ref|event-channel'
+xh_log "what netbackd offered (g1's backend):"
+xenstore-ls "$(xenstore-read "/local/domain/$id1/device/vif/0/backend")" |
+	grep -E 'feature|queues|hotplug-status|state'
+
+status=$(xh_exec dd 'netbackd --status') || nb_fail "netbackd --status failed"
+echo "$status"
+[ "$(grep -c '^vif .*: Connected' <<<"$status")" = 2 ] || nb_fail "netbackd does not show 2 Connected vifs"
+
+xh_in g1 "ping -c 3 -W 5 $IP2"
+xh_in g2 "ping -c 3 -W 5 $IP1"
+
+# xfer FROM TO TO-ADDRESS MIB PORT TAG: a checksummed transfer, in the background; xfer_check
+# TAG compares what was sent with what arrived. The sender retries its connect until the
+# receiver listens (tcpxfer.py), so nothing waits for the listener here. --cheap: under TCG
+# os.urandom and SHA-256 in Python are slower than the network (measured just below), so the
+# data are windows into a 4 MiB random block and the checksum CRC-32.
+xh_in g1 "python3 -c 'import hashlib, os, time, zlib
+t = time.monotonic(); b = os.urandom(8 << 20); u = time.monotonic() - t
+t = time.monotonic(); hashlib.sha256(b).digest(); h = time.monotonic() - t
+t = time.monotonic(); zlib.crc32(b); c = time.monotonic() - t
+print(\"in g1, MiB/s: os.urandom %.1f, sha256 %.1f, crc32 %.1f\" % (8 / u, 8 / h, 8 / c))'"
+xfer() {
+	xh_exec "$2" "python3 /xh/tcpxfer.py serve $5 --timeout 120 --cheap" 900 >"$XH_BOOT/$6.srv" 2>&1 &
+	eval "XFER_SRV_$6=\$!"
+	xh_exec "$1" "python3 /xh/tcpxfer.py send $3 $5 $4 --timeout 120 --cheap" 900 >"$XH_BOOT/$6.cli" 2>&1 &
+	eval "XFER_CLI_$6=\$!"
+}
+xfer_check() { # TAG MIB
+	local s c
+	eval "s=\$XFER_SRV_$1 c=\$XFER_CLI_$1"
+	wait "$c" || { cat "$XH_BOOT/$1.cli"; nb_fail "$1: the sender failed"; }
+	wait "$s" || { cat "$XH_BOOT/$1.srv"; nb_fail "$1: the receiver failed"; }
+	echo "$1 sent:     $(tail -n 1 "$XH_BOOT/$1.cli")"
+	echo "$1 received: $(tail -n 1 "$XH_BOOT/$1.srv")"
+	python3 -c 'import json, sys
+a, b = (json.loads(open(f).read().splitlines()[-1]) for f in sys.argv[1:3])
+n = int(sys.argv[3]) << 20
+sys.exit(0 if a["bytes"] == b["bytes"] == n and a["crc32"] == b["crc32"] else 1)' \
+		"$XH_BOOT/$1.cli" "$XH_BOOT/$1.srv" "$2" || nb_fail "$1: the data differ"
+}
+xfer g1 g2 $IP2 "$MIB" 7001 g1_g2
+xfer g2 g1 $IP1 "$MIB" 7002 g2_g1
+xfer_check g1_g2 "$MIB"
+xfer_check g2_g1 "$MIB"
+xh_log "net: $MIB MiB each way at once, checksums equal"
+xh_vif_irqs g1
+xh_vif_irqs g2
+
+# iperf3 both ways, one server in g2.
+xh_iperf_server g2
+r12=$(xh_iperf g1 $IP2 "$IPERF_S")
+r21=$(xh_iperf g1 $IP2 "$IPERF_S" -R)
+xh_log "iperf3: g1 -> g2 $r12 Mbit/s, g2 -> g1 $r21 Mbit/s"
+
+# ---- restart: SIGKILL under a running transfer, sized from iperf3's rate to last about 90 s
+# (16 MiB to 2 GiB); the kill comes once a quarter of it went through.
+RMIB=$(awk -v r="$r12" 'BEGIN { m = int(r / 8 * 90); if (m < 16) m = 16; if (m > 2048) m = 2048; print m }')
+xh_log "restart: $RMIB MiB from g1 to g2"
+# nb-txbytes DOMID in the driver domain: the bytes that guest's vif 0 has sent into the switch,
+# as counted by the daemon now running (a new process counts from 0).
+cat >"$XH_BOOT/nb-txbytes" <<'EOS'
+#!/bin/sh
+netbackd --status | awk -v v="vif $1/0:" '$1 " " $2 == v { f = 1; next }
+	f { for (i = 1; i <= NF; i++) if ($i ~ /^tx-bytes=/) { sub(/^tx-bytes=/, "", $i); print $i; exit } }'
+EOS
+xh_in dd "echo $(base64 -w0 "$XH_BOOT/nb-txbytes") | base64 -d >/usr/local/bin/nb-txbytes &&
+	chmod 755 /usr/local/bin/nb-txbytes"
+sent="nb-txbytes $id1"
+# The daemon's counter already holds the traffic above: a quarter more than it has now.
+base=$(xh_exec dd "$sent")
+xfer g1 g2 $IP2 "$RMIB" 7003 restart
+xh_exec dd "timeout 240 bash -c 'until [ \"\$($sent)\" -ge $((${base:-0} + (RMIB << 18))) ] 2>/dev/null; do sleep 0.2; done' &&
+	echo g1 has sent \$($sent) bytes through netbackd" 300 ||
+	nb_fail "restart: a quarter of the transfer did not go through netbackd in 240 s"
+xh_kill_unit dd netbackd.service || nb_fail "netbackd was not restarted by systemd"
+xh_exec dd "timeout 120 bash -c 'until [ \$(journalctl -b -u netbackd.service -o cat |
+	grep -c \": reattached,\") -ge 2 ]; do sleep 0.2; done'" 180 ||
+	nb_fail "restart: the journal does not show both vifs reattached"
+for id in "$id1" "$id2"; do
+	fe=/local/domain/$id/device/vif/0
+	for p in "$fe/state" "$(xenstore-read "$fe/backend")/state"; do
+		[ "$(xenstore-read "$p")" = 4 ] || nb_fail "restart: $p is $(xenstore-read "$p"), not 4"
+	done
+done
+xfer_check restart "$RMIB"
+after=$(xh_exec dd "$sent")
+xh_log "restart: the new netbackd carried $after bytes of g1's transfer"
+[ "${after:-0}" -ge $((1 << 20)) ] ||
+	nb_fail "restart: the transfer ended before the kill (the new daemon carried ${after:-0} bytes)"
+xh_in dd 'journalctl -b -u netbackd.service -o cat | grep -E ": (connected|reattached),|EAL:|signal|exit"'
+status=$(xh_exec dd 'netbackd --status') || nb_fail "netbackd --status failed after the restart"
+echo "$status"
+[ "$(grep -c '^vif .*: Connected.* reattaches=1' <<<"$status")" = 2 ] ||
+	nb_fail "restart: netbackd does not show both vifs Connected with reattaches=1"
+for id in "$id1" "$id2"; do
+	be=$(xenstore-read "/local/domain/$id/device/vif/0/backend")
+	xenstore-read "$be/error" >/dev/null 2>&1 && nb_fail "$be/error: $(xenstore-read "$be/error")"
+done
+xh_vif_irqs g1
+xh_vif_irqs g2
+xh_log "restart: PASS"
+
+# A guest's shutdown closes its vif; the daemon serves on.
+be2=$(xenstore-read "/local/domain/$id2/device/vif/0/backend")
+xh_shutdown g2 120 || nb_fail "g2 did not shut down"
+xh_wait_xs "$be2/state" '^(6|<gone>)$' 60 || nb_fail "g2's vif backend did not close"
+xh_in dd 'systemctl is-active netbackd.service && netbackd --status | grep "^vif"'
+xh_shutdown g1 120 || nb_fail "g1 did not shut down"
 xh_log "net: PASS"
