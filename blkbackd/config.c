@@ -27,7 +27,7 @@ void blk_config_defaults(struct blk_config *c)
 	c->poll_us = BLK_POLL_US_DEFAULT;
 	c->poll_io_us = BLK_POLL_IO_US_DEFAULT;
 	c->submit_batch = BLK_SUBMIT_BATCH_DEFAULT;
-	c->log_level = LOG_INFO;
+	conf_common_defaults(&c->common);
 }
 
 static int parse_kinds(const char *v, unsigned *ret)
@@ -102,12 +102,8 @@ int blk_config_set(struct blk_config *c, const char *key, const char *value, cha
 		r = conf_parse_uint(value, 0, BLK_POLL_US_CAP, &c->poll_io_us);
 	else if (!strcmp(key, "submit-batch"))
 		r = conf_parse_uint(value, 1, BLK_SUBMIT_BATCH_CAP, &c->submit_batch);
-	else if (!strcmp(key, "runtime-dir"))
-		r = conf_set_path(c->runtime_dir, sizeof(c->runtime_dir), value);
-	else if (!strcmp(key, "log-level"))
-		r = conf_parse_level(value, &c->log_level);
 	else
-		return -ENOENT;
+		return conf_common_set(&c->common, key, value, err, errlen);
 	if (r < 0)
 		return conf_bad_value(err, errlen, key, value);
 	return 0;
@@ -148,6 +144,8 @@ const char *blk_config_usage(void)
 	       "      --poll-io-us N             the same while the queue's I/O is in flight,\n"
 	       "                                 waiting for the store; 0..10000 (" BLK_STR(BLK_POLL_IO_US_DEFAULT) ")\n"
 	       "      --submit-batch N           requests per io_submit, at most; 1.." BLK_STR(BLK_SUBMIT_BATCH_CAP) " (" BLK_STR(BLK_SUBMIT_BATCH_DEFAULT) ")\n"
+	       "      --max-devices N            vbds served at most, 1..4096 (512)\n"
+	       "      --max-devices-per-domain N ... of one guest, 1..256 (32)\n"
 	       "      --runtime-dir DIR          control socket and restart state\n"
 	       "                                 ($RUNTIME_DIRECTORY, else /run/blkbackd)\n"
 	       "      --log-level LEVEL          err, warning, notice, info, debug (info)\n"

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "conf.h"
 #include "ctl.h"
 
 /* Device kinds served (backend directory names). */
@@ -51,8 +52,7 @@ struct blk_config {
 	unsigned poll_us;		/* a worker busy-polls this long before sleeping */
 	unsigned poll_io_us;		/* ... this long while its I/O is in flight */
 	unsigned submit_batch;		/* requests per io_submit, at most */
-	char runtime_dir[PATH_MAX];	/* control socket lives here */
-	int log_level;			/* LOG_ERR .. LOG_DEBUG */
+	struct conf_common common;	/* runtime-dir, log-level, max-devices[-per-domain] */
 	bool status;			/* --status: print counters and exit */
 	bool help, version;
 };

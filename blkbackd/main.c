@@ -35,7 +35,7 @@ struct daemon {
 
 static const char *runtime_dir(const struct blk_config *cfg)
 {
-	return daemon_runtime_dir(cfg->runtime_dir, CTL_BLKBACKD_DIR);
+	return daemon_runtime_dir(cfg->common.runtime_dir, CTL_BLKBACKD_DIR);
 }
 
 static void on_hup(struct loop *l, void *opaque)
@@ -55,7 +55,7 @@ static void on_change(void *opaque)
 }
 
 /* status-json: one JSON document, for ddomctl (docs/ddomctl.md). */
-static int status_json(const struct blk_ctx *ctx, FILE *out)
+static int status_json(const struct daemon *dm, FILE *out)
 {
 	struct json j;
 
@@ -64,7 +64,8 @@ static int status_json(const struct blk_ctx *ctx, FILE *out)
 	json_kstr(&j, "daemon", "blkbackd");
 	json_kstr(&j, "version", DDOM_VERSION);
 	json_ku64(&j, "pid", (uint64_t)getpid());
-	blk_ctx_status_json(ctx, &j);
+	blk_ctx_status_json(dm->ctx, &j);
+	xb_bus_status_json(dm->bus, &j);
 	json_obj_end(&j);
 	fputc('\n', out);
 	return json_finish(&j);
@@ -73,11 +74,14 @@ static int status_json(const struct blk_ctx *ctx, FILE *out)
 /* The control socket's commands: the status text (vbd.h), or as JSON. */
 static int on_ctl(const char *cmd, FILE *out, void *opaque)
 {
+	struct daemon *dm = opaque;
+
 	if (!strcmp(cmd, "status-json"))
-		return status_json(opaque, out);
+		return status_json(dm, out);
 	if (strcmp(cmd, "status"))
 		return -EOPNOTSUPP;
-	blk_ctx_status(opaque, out);
+	blk_ctx_status(dm->ctx, out);
+	xb_bus_status(dm->bus, out);
 	return 0;
 }
 
@@ -107,7 +111,8 @@ static int start(struct daemon *dm, const struct blk_config *cfg)
 	r = xb_bus_new(dm->core.loop, dm->core.xs, dm->core.self, drv, n, &dm->bus);
 	if (r < 0)
 		return log_err_errno(r, "cannot create the xenbus bus");
-	r = daemon_serve(&dm->core, dm->bus, dir, BLK_CTL_SOCKET, on_ctl, dm->ctx);
+	xb_bus_set_limits(dm->bus, cfg->common.max_devices, cfg->common.max_devices_per_domain);
+	r = daemon_serve(&dm->core, dm->bus, dir, BLK_CTL_SOCKET, on_ctl, dm);
 	if (r < 0)
 		return r;
 	log_info("blkbackd %s serving domain %u (%zu kind(s)), control socket in %s",
@@ -144,6 +149,6 @@ int main(int argc, char **argv)
 	if (cfg.status)
 		return daemon_client("blkbackd", runtime_dir(&cfg), BLK_CTL_SOCKET, "status",
 				     stdout);
-	log_set_max_level(cfg.log_level);
+	log_set_max_level(cfg.common.log_level);
 	return daemon_run(&dm.core, start(&dm, &cfg), teardown, &dm);
 }

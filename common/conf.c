@@ -12,6 +12,37 @@
 
 #include "conf.h"
 
+void conf_common_defaults(struct conf_common *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->log_level = LOG_INFO;
+	c->max_devices = CONF_MAX_DEVICES_DEFAULT;
+	c->max_devices_per_domain = CONF_MAX_PER_DOMAIN_DEFAULT;
+}
+
+int conf_common_set(struct conf_common *c, const char *key, const char *value, char *err,
+		    size_t errlen)
+{
+	int r;
+
+	if (!value)
+		return -ENOENT;
+	if (!strcmp(key, "runtime-dir"))
+		r = conf_set_path(c->runtime_dir, sizeof(c->runtime_dir), value);
+	else if (!strcmp(key, "log-level"))
+		r = conf_parse_level(value, &c->log_level);
+	else if (!strcmp(key, "max-devices"))
+		r = conf_parse_uint(value, 1, CONF_MAX_DEVICES_CAP, &c->max_devices);
+	else if (!strcmp(key, "max-devices-per-domain"))
+		r = conf_parse_uint(value, 1, CONF_MAX_PER_DOMAIN_CAP,
+				    &c->max_devices_per_domain);
+	else
+		return -ENOENT;
+	if (r < 0)
+		return conf_bad_value(err, errlen, key, value);
+	return 0;
+}
+
 int conf_bad_value(char *err, size_t errlen, const char *key, const char *value)
 {
 	snprintf(err, errlen, "bad value '%s' for '%s'", value ? value : "", key);

@@ -222,10 +222,18 @@ static void daemon_line(const struct daemon *d)
 	       json_get_u64(d->doc, "pid", 0), n, d->kind, json_get_u64(d->doc, "connected", 0));
 }
 
-/* Problems that are not a device's own: an uplink whose link is down. */
+/*
+ * Problems that are not a device's own: an uplink whose link is down,
+ * devices refused for a bound (xenbus.c), each with what to do.
+ */
 static void problems_print(const struct daemon *d)
 {
-	const struct json_val *u = json_get(d->doc, "uplinks");
+	const struct json_val *u = json_get(d->doc, "uplinks"), *bus = json_get(d->doc, "bus");
+
+	if (json_get_u64(bus, "refused", 0))
+		printf("%s: %" PRIu64 " device(s) refused, the last: %s\n", d->name,
+		       json_get_u64(bus, "refused", 0),
+		       json_get_str(bus, "refused_last") ? json_get_str(bus, "refused_last") : "?");
 
 	for (u = u && u->type == JSON_ARRAY ? u->child : NULL; u; u = u->next)
 		if (!json_get_bool(u, "link_up"))
@@ -637,6 +645,21 @@ static void metrics_collect(struct metrics *m, const struct opts *o)
 		label(&l, "daemon", o->d[i].name);
 		one(m, "ddom_daemon_up", false, "1 when ddomctl reached the daemon", &l,
 		    o->d[i].doc != NULL);
+	}
+	for (int i = 0; i < 2; i++) {
+		const struct json_val *bus = json_get(o->d[i].doc, "bus");
+		struct sample l = { .nl = 0 };
+
+		if (!bus)
+			continue;
+		label(&l, "daemon", o->d[i].name);
+		one(m, "ddom_devices", false, "devices the daemon tracks", &l,
+		    json_get_u64(bus, "devices", 0));
+		one(m, "ddom_devices_max", false, "max-devices: the most it serves", &l,
+		    json_get_u64(bus, "max_devices", 0));
+		one(m, "ddom_devices_refused_total", true,
+		    "devices not served because max-devices or max-devices-per-domain was reached",
+		    &l, json_get_u64(bus, "refused", 0));
 	}
 	for (int i = 0; i < 2; i++)
 		for (dev = devices(&o->d[i]); dev; dev = dev->next)

@@ -4,11 +4,10 @@
  * /local/domain/<self>/backend/<type>, the XenbusState machine, hotplug and
  * online gating, error nodes, teardown and reconnect.
  *
- * Model: every watch event for a device (its frontend's `state`, or anything
- * under its backend directory, which the per-driver watch covers since
- * xenstore watches are recursive) funnels into one place that re-reads every
- * node that matters and then walks the backend state towards the target
- * computed from what it read. Events carry no value, are merged and may be
+ * Model: every watch event for a device (its frontend's `state` or
+ * directory, or anything under its backend directory) funnels into one place
+ * that re-reads every node that matters and then walks the backend state
+ * towards the target computed from what it read. Events carry no value, are merged and may be
  * spurious, and a frontend may pass through several states between two
  * reads (Linux drivers/block/xen-blkback/xenbus.c, frontend_changed, makes
  * the same point for Initialised/Connected); re-reading makes all of that
@@ -17,10 +16,31 @@
  * close).
  *
  * Xen's user-space backend tools/9pfsd/xen-9pfsd.c has the same shape
- * (scan backend/<type>, one watch on each frontend's state, the state node
- * re-read on every event, a missing one taken as Closed); we differ in
- * parsing every value strictly (it uses strtoul, which takes " +1"),
- * bounding the device count, and keeping state per bus, not in globals.
+ * (scan backend/<type>, the frontend's state re-read on every event, a
+ * missing one taken as Closed); we differ in parsing every value strictly
+ * (it uses strtoul, which takes " +1"), bounding the device count, keeping
+ * state per bus, not in globals, and in the watches.
+ *
+ * One watch for the whole bus, on /local/domain. xen-9pfsd, Linux's xenbus
+ * (xenbus_watch_otherend) and our first version set one watch per device on
+ * the frontend's state, and an unprivileged driver domain has 128 watches
+ * (xenstored quota-nb-watch-per-domain): 120 devices was our ceiling, for
+ * both daemons together. xenstored sends a watch event only to a
+ * connection that may read the changed node or its parent (XSA-115;
+ * tools/xenstored/watch.c watch_permitted), and what a driver domain may
+ * read under /local/domain is its own tree and the frontend directories the
+ * toolstack gave it (libxl: the frontend's nodes are readable by the
+ * backend domain); everything else is filtered out by xenstored. Events are
+ * routed by path: /local/domain/<self>/backend/<type>/... to the driver,
+ * /local/domain/<feid>/device/<fetype>/<devid>[/...] to that device, an
+ * ancestor of a device's directory to every device below it. Real
+ * xenstored queues every event (it never merges two), so an event still
+ * names its device. What a recursive watch does not see: xenstored removes
+ * a subtree with one recursive event at its root and exact-only events
+ * below (core.c delnode_sub), and a guest's /local/domain/<id> is not
+ * readable by us; libxl removes each device's frontend directory on its
+ * own before the domain's (libxl__device_destroy), and the backend
+ * directory's removal reaches us in any case.
  *
  * Loop thread only. Nothing here exits or asserts on what the toolstack or a
  * guest wrote; every frontend value is parsed strictly (store.h). Devices
@@ -29,6 +49,7 @@
  * device limits.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +70,8 @@
 #define XB_DOMID_MAX (DOMID_FIRST_RESERVED - 1)
 /* The highest XenbusState (xen/io/xenbus.h). */
 #define XB_STATE_MAX XenbusStateReconfigured
+/* The bus's one watch: every backend and frontend path we accept is below. */
+#define XB_WATCH_ROOT "/local/domain"
 
 struct xb_drv {
 	const struct xb_driver *drv;
@@ -56,7 +79,6 @@ struct xb_drv {
 	const char *fetype;
 	char path[XB_DEV_PATH_MAX];	/* /local/domain/<self>/backend/<type> */
 	size_t path_len;
-	struct store_watch *watch;
 };
 
 struct xb_device {
@@ -68,7 +90,6 @@ struct xb_device {
 	char name[XB_TYPE_MAX + 24];
 	char bepath[XB_DEV_PATH_MAX];
 	char fepath[XB_DEV_PATH_MAX];
-	struct store_watch *fe_watch;
 	void *priv;
 	struct log_ratelimit rl;
 	char error[XB_ERROR_MAX + 16];	/* the error node's text as we last wrote it; "" none */
@@ -100,6 +121,7 @@ struct xb_bus {
 	struct xs_handle *xs;
 	domid_t self;
 	struct store_watcher *watcher;
+	struct store_watch *watch;	/* the bus's one watch, on XB_WATCH_ROOT */
 	struct xb_drv *drvs;
 	size_t ndrvs;
 	struct xb_device *devices;
@@ -107,10 +129,15 @@ struct xb_bus {
 	struct xb_device *zombies;	/* removed, freed by the deferred reaper */
 	unsigned int max_devices;
 	unsigned int max_per_domain;
+	uint64_t refused;		/* devices not served: a bound reached */
+	bool refused_waiting;		/* some may fit when a device goes */
+	bool rescan_queued;		/* rescan_refused is deferred */
+	char refused_last[XB_ERROR_MAX];	/* the latest one: which and why */
 	struct log_ratelimit rl;
 };
 
 static void dev_step(struct xb_device *d);
+static void scan_driver(struct xb_drv *drv);
 
 const char *xb_state_name(enum xenbus_state state)
 {
@@ -216,8 +243,17 @@ int xb_dev_fatal(struct xb_device *d, int r, const char *fmt, ...)
 	if (d->dead)
 		return r;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	wr = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/*
+	 * xenstored answers ENOSPC when the driver domain owns as many nodes as
+	 * its quota allows (1000 by default: ~47 vbds), and the error node then
+	 * cannot be written either. Say what to do where it is still seen.
+	 */
+	if (r == -ENOSPC && wr >= 0 && (size_t)wr < sizeof(msg))
+		snprintf(msg + wr, sizeof(msg) - (size_t)wr,
+			 " (from xenstore, this is the driver domain's node quota: raise it in "
+			 "dom0, docs/operator-guide.md \"xenstore quotas\")");
 	log_rl(&d->rl, LOG_ERR, r, "%s: %s", d->name, msg);
 
 	/*
@@ -590,6 +626,18 @@ static void reap_zombies(struct loop *l, void *opaque)
 	}
 }
 
+/* A device went: devices refused for a bound may fit now. */
+static void rescan_refused(struct loop *l, void *opaque)
+{
+	struct xb_bus *b = opaque;
+
+	(void)l;
+	b->rescan_queued = false;
+	b->refused_waiting = false;
+	for (size_t i = 0; i < b->ndrvs; i++)
+		scan_driver(&b->drvs[i]);
+}
+
 /* Disconnect, remove, unlink now; the memory goes after this round. */
 static void dev_gone(struct xb_device *d)
 {
@@ -603,8 +651,6 @@ static void dev_gone(struct xb_device *d)
 		d->drv->drv->remove(d);
 	d->probed = false;
 	d->dead = true;
-	store_unwatch(b->watcher, d->fe_watch);
-	d->fe_watch = NULL;
 	for (pp = &b->devices; *pp; pp = &(*pp)->next) {
 		if (*pp == d) {
 			*pp = d->next;
@@ -613,6 +659,8 @@ static void dev_gone(struct xb_device *d)
 	}
 	b->ndevices--;
 	log_rl(&d->rl, LOG_INFO, 0, "%s: removed", d->name);
+	if (b->refused_waiting && !b->rescan_queued && loop_defer(b->loop, rescan_refused, b) == 0)
+		b->rescan_queued = true;
 	if (!b->zombies && loop_defer(b->loop, reap_zombies, b) < 0) {
 		free(d);	/* no deferred call possible: nothing refers to d now */
 		return;
@@ -632,21 +680,32 @@ static void dev_changed(struct xb_device *d)
 	dev_step(d);
 }
 
-static void frontend_watch(const char *path, void *opaque)
+/* `path` is `dir` or below it. */
+static bool path_within(const char *path, const char *dir)
 {
-	struct xb_device *d = opaque;
+	size_t n = strlen(dir);
+
+	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+/*
+ * An event at or below a device's frontend directory. A driver with
+ * frontend_changed hears of every node; the others only of `state`, the
+ * directory itself and its ancestors (a removal), so that a guest writing
+ * its own other nodes costs us nothing. The state is re-read on every event
+ * that gets through, whatever node it names.
+ */
+static void frontend_event(struct xb_device *d, const char *path)
+{
 	size_t n = strlen(d->fepath);
 	const char *node = path + n + 1;
 
-	/*
-	 * The whole directory is watched when the driver wants its nodes. An
-	 * event names one path, but a transaction that changed several nodes
-	 * (state among them) may come as one event naming another: the state
-	 * is re-read on every event, whatever it names.
-	 */
-	if (d->drv->drv->frontend_changed && !strncmp(path, d->fepath, n) && path[n] == '/' &&
-	    strcmp(node, "state") && d->state == XenbusStateConnected && d->connected)
-		d->drv->drv->frontend_changed(d, node);
+	if (path[n] == '/' && strcmp(node, "state")) {
+		if (!d->drv->drv->frontend_changed)
+			return;
+		if (d->state == XenbusStateConnected && d->connected)
+			d->drv->drv->frontend_changed(d, node);
+	}
 	dev_changed(d);
 }
 
@@ -759,6 +818,60 @@ static void dev_classify(struct xb_device *d)
 	d->in_step = false;
 }
 
+/*
+ * A device beyond a bound: said in the journal (rate-limited), in the
+ * status, and in the device's own `error` node, each naming the setting to
+ * raise, so that the toolstack's wait for InitWait is not a silent hang.
+ * It is looked at again on its next event, or when it is re-created.
+ */
+static void dev_refuse(struct xb_drv *drv, domid_t feid, unsigned int devid)
+{
+	struct xb_bus *b = drv->bus;
+	char path[XB_DEV_PATH_MAX + 8], dir[XB_DEV_PATH_MAX], text[XB_ERROR_MAX + 16];
+	struct guarded_write w = { .guard = dir, .path = { path }, .value = { text } };
+	bool total = b->ndevices >= b->max_devices;
+
+	snprintf(b->refused_last, sizeof(b->refused_last),
+		 "%s %u/%u not served: %u device(s)%s, the most this daemon takes (raise "
+		 "%s in its config)",
+		 drv->drv->type, feid, devid, total ? b->ndevices : b->max_per_domain,
+		 total ? "" : " of this domain", total ? "max-devices" : "max-devices-per-domain");
+	b->refused_waiting = true;
+	snprintf(text, sizeof(text), "%d %s", ENOSPC, b->refused_last);
+	if (store_path(dir, sizeof(dir), "%s/%u/%u", drv->path, feid, devid) < 0 ||
+	    store_path(path, sizeof(path), "%s/error", dir) < 0)
+		return;
+	/*
+	 * Every event of the device comes here again: count, log and write
+	 * only what is new (a write would fire our own watch once more).
+	 */
+	{
+		char old[sizeof(text)];
+
+		if (store_read_buf(b->xs, XBT_NULL, path, old, sizeof(old)) >= 0 &&
+		    !strcmp(old, text))
+			return;
+	}
+	b->refused++;
+	log_rl(&b->rl, LOG_WARNING, -ENOSPC, "%s", b->refused_last);
+	store_txn(b->xs, guarded_write_txn, &w);
+}
+
+/* A device served after all: the error node of its refusal goes. */
+static void unrefuse(struct xb_drv *drv, domid_t feid, unsigned int devid)
+{
+	char path[XB_DEV_PATH_MAX + 8], text[XB_ERROR_MAX + 16], mine[XB_TYPE_MAX + 64];
+
+	if (!drv->bus->refused)
+		return;
+	snprintf(mine, sizeof(mine), "%d %s %u/%u not served: ", ENOSPC, drv->drv->type, feid,
+		 devid);
+	if (store_path(path, sizeof(path), "%s/%u/%u/error", drv->path, feid, devid) == 0 &&
+	    store_read_buf(drv->bus->xs, XBT_NULL, path, text, sizeof(text)) >= 0 &&
+	    !strncmp(text, mine, strlen(mine)))
+		store_rm(drv->bus->xs, XBT_NULL, path);
+}
+
 static void dev_try_create(struct xb_drv *drv, domid_t feid, unsigned int devid)
 {
 	struct xb_bus *b = drv->bus;
@@ -767,10 +880,10 @@ static void dev_try_create(struct xb_drv *drv, domid_t feid, unsigned int devid)
 	int r;
 
 	if (!within_limits(b, feid)) {
-		log_rl(&b->rl, LOG_WARNING, -ENOSPC, "%s %u/%u: device limit reached, ignoring",
-		       drv->drv->type, feid, devid);
+		dev_refuse(drv, feid, devid);
 		return;
 	}
+	unrefuse(drv, feid, devid);
 	d = calloc(1, sizeof(*d));
 	if (!d) {
 		log_rl(&b->rl, LOG_ERR, -ENOMEM, "%s %u/%u", drv->drv->type, feid, devid);
@@ -803,16 +916,7 @@ static void dev_try_create(struct xb_drv *drv, domid_t feid, unsigned int devid)
 		return;
 	}
 	dev_classify(d);
-	if (drv->drv->frontend_changed)
-		r = store_path(why, sizeof(why), "%s", d->fepath);
-	else
-		r = store_path(why, sizeof(why), "%s/state", d->fepath);
-	if (r == 0)
-		r = store_watch(b->watcher, why, frontend_watch, d, &d->fe_watch);
-	if (r < 0) {
-		xb_dev_fatal(d, r, "watching %s", why);
-		return;
-	}
+	/* Events for it come through the bus's watch from now on. */
 	dev_changed(d);
 	return;
 
@@ -879,26 +983,44 @@ static const char *path_uint(const char *p, uint64_t max, uint64_t *ret)
 	return p + len;
 }
 
-/* Anything under /local/domain/<self>/backend/<type>. */
-static void driver_watch(const char *path, void *opaque)
+/*
+ * Re-reads every device of `drv` (any driver: NULL) whose backend or
+ * frontend directory is `path` or below it: the one event xenstored sends
+ * for a removed subtree names its root. Devices removed on the way are
+ * unlinked with their `next` intact (dev_gone), and nothing else is.
+ */
+static void refresh_under(struct xb_bus *b, const struct xb_drv *drv, const char *path)
 {
-	struct xb_drv *drv = opaque;
+	struct xb_device *d, *next;
+
+	for (d = b->devices; d; d = next) {
+		next = d->next;
+		if ((!drv || d->drv == drv) &&
+		    (path_within(d->bepath, path) || path_within(d->fepath, path)))
+			dev_changed(d);
+	}
+}
+
+/* Anything under /local/domain/<self>/backend/<type>. */
+static void driver_watch(const char *path, struct xb_drv *drv)
+{
 	const char *rel = path + drv->path_len;
 	uint64_t feid, devid;
 	struct xb_device *d;
 
-	if (strncmp(path, drv->path, drv->path_len) != 0)
-		return;
+	if (!path_within(path, drv->path))
+		return;	/* not ours, or a sibling such as backend/vbd3 seen from vbd */
 	if (*rel == '\0') {
+		refresh_under(drv->bus, drv, path);
 		scan_driver(drv);
 		return;
 	}
-	if (*rel != '/')
-		return;	/* a sibling such as backend/vbd3 seen from vbd */
 	rel = path_uint(rel + 1, XB_DOMID_MAX, &feid);
 	if (!rel)
 		return;
 	if (*rel == '\0') {
+		/* A removed domain directory fires here only, not per device. */
+		refresh_under(drv->bus, drv, path);
 		scan_domain(drv, (domid_t)feid);
 		return;
 	}
@@ -916,6 +1038,50 @@ static void driver_watch(const char *path, void *opaque)
 		return;
 	}
 	dev_changed(d);
+}
+
+/*
+ * The bus's one watch (see the top of this file): routes an event by its
+ * path. Paths we cannot parse are not ours: another daemon's devices, or
+ * our own domain's other nodes.
+ */
+static void bus_watch(const char *path, void *opaque)
+{
+	struct xb_bus *b = opaque;
+	const char *rel = path + strlen(XB_WATCH_ROOT);
+	struct xb_device *d, *next;
+	uint64_t id;
+	size_t i;
+
+	if (!path_within(path, XB_WATCH_ROOT))
+		return;
+	if (*rel == '\0') {
+		/* The event every watch fires when set: look at what exists. */
+		for (i = 0; i < b->ndrvs; i++)
+			scan_driver(&b->drvs[i]);
+		return;
+	}
+	if (!path_uint(rel + 1, XB_DOMID_MAX, &id))
+		return;
+	if (id == b->self) {
+		for (i = 0; i < b->ndrvs; i++) {
+			if (path_within(path, b->drvs[i].path))
+				driver_watch(path, &b->drvs[i]);
+			else if (path_within(b->drvs[i].path, path))
+				/* an ancestor of backend/<type>: removed, or made */
+				driver_watch(b->drvs[i].path, &b->drvs[i]);
+		}
+		/* and on: a backend may serve its own domain (xl block-attach 0) */
+	}
+	for (d = b->devices; d; d = next) {
+		next = d->next;
+		if (d->feid != (domid_t)id)
+			continue;
+		if (path_within(path, d->fepath))
+			frontend_event(d, path);
+		else if (path_within(d->fepath, path))
+			dev_changed(d);
+	}
 }
 
 /* ---- the bus ---- */
@@ -993,31 +1159,26 @@ int xb_bus_start(struct xb_bus *b)
 	size_t i;
 	int r;
 
-	for (i = 0; i < b->ndrvs; i++) {
-		if (b->drvs[i].watch)
-			continue;
-		/* Watching a path that does not exist yet is fine in xenstore. */
-		r = store_watch(b->watcher, b->drvs[i].path, driver_watch, &b->drvs[i],
-				&b->drvs[i].watch);
-		if (r < 0)
-			return log_err_errno(r, "watching %s", b->drvs[i].path);
+	if (b->watch)
+		return 0;
+	r = store_watch(b->watcher, XB_WATCH_ROOT, bus_watch, b, &b->watch);
+	if (r < 0)
+		return log_err_errno(r, "watching %s", XB_WATCH_ROOT);
+	for (i = 0; i < b->ndrvs; i++)
 		scan_driver(&b->drvs[i]);
-	}
 	return 0;
 }
 
 void xb_bus_free(struct xb_bus *b)
 {
-	size_t i;
-
 	if (!b)
 		return;
 	while (b->devices)
 		dev_gone(b->devices);
 	loop_defer_cancel(b->loop, reap_zombies, b);
+	loop_defer_cancel(b->loop, rescan_refused, b);
 	reap_zombies(b->loop, b);
-	for (i = 0; i < b->ndrvs; i++)
-		store_unwatch(b->watcher, b->drvs[i].watch);
+	store_unwatch(b->watcher, b->watch);
 	store_watcher_free(b->watcher);
 	free(b->drvs);
 	free(b);
@@ -1044,6 +1205,26 @@ int xb_dev_reannounce(struct xb_device *d, const char *node, const char *value)
 }
 
 /* ---- status ---- */
+
+void xb_bus_status(const struct xb_bus *b, FILE *out)
+{
+	fprintf(out, "devices: %u, max-devices %u, max-devices-per-domain %u, refused %" PRIu64
+		"\n", b->ndevices, b->max_devices, b->max_per_domain, b->refused);
+	if (b->refused)
+		fprintf(out, "  last refused: %s\n", b->refused_last);
+}
+
+void xb_bus_status_json(const struct xb_bus *b, struct json *j)
+{
+	json_key(j, "bus");
+	json_obj_begin(j);
+	json_ku64(j, "devices", b->ndevices);
+	json_ku64(j, "max_devices", b->max_devices);
+	json_ku64(j, "max_devices_per_domain", b->max_per_domain);
+	json_ku64(j, "refused", b->refused);
+	json_kstr(j, "refused_last", b->refused ? b->refused_last : NULL);
+	json_obj_end(j);
+}
 
 void xb_dev_status_json(const struct xb_device *d, const char *kind, struct json *j)
 {

@@ -2,10 +2,12 @@
 /*
  * The backend device lifecycle, for any device type (vbd, qdisk, vif ...).
  *
- * A bus watches /local/domain/<self>/backend/<type> for each registered
- * driver, discovers devices backend/<type>/<frontend-domid>/<devid> (at
- * start and by watch), follows each frontend's `state`, and drives the
- * backend's XenbusState machine by the shortest legal path:
+ * A bus sets one xenstore watch, on /local/domain (xenstored sends it only
+ * what the driver domain may read: its own tree and its guests' frontend
+ * directories), discovers devices backend/<type>/<frontend-domid>/<devid>
+ * for each registered driver (at start and by watch), follows each
+ * frontend's `state`, and drives the backend's XenbusState machine by the
+ * shortest legal path:
  *
  *   Initialising(1) --probe ok--> InitWait(2) --frontend Initialised(3) or
  *   Connected(4), hotplug-status=connected if `script` is set, online=1,
@@ -27,9 +29,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <xen/xen.h>
 #include <xen/io/xenbus.h>
 
+struct json;
 struct loop;
 struct xs_handle;
 struct xb_bus;
@@ -82,11 +86,10 @@ struct xb_driver {
 	/*
 	 * Optional: a node of the frontend's directory changed while the
 	 * device is Connected (`node` relative to it, e.g.
-	 * "request-multicast-control"; never "state"). With this callback the
-	 * device's one watch covers the whole frontend directory instead of
-	 * its `state` node, so it costs no extra watch (Xen's per-domain
-	 * watch quota); the frontend's state is still re-read on every event.
-	 * Events are merged and may be spurious.
+	 * "request-multicast-control"; never "state"). Without it, only
+	 * events on the frontend's `state` (or its directory's removal) reach
+	 * the device; either way the frontend's state is re-read on every one.
+	 * Events may be spurious.
 	 */
 	void (*frontend_changed)(struct xb_device *d, const char *node);
 };
@@ -102,14 +105,19 @@ int xb_bus_new(struct loop *l, struct xs_handle *xs, domid_t self,
  * XB_DEFAULT_MAX_DEVICES, XB_DEFAULT_MAX_PER_DOMAIN.
  */
 /*
- * Each device costs one xenstore watch (its frontend's state) and the
- * driver domain's xenstored watch quota is 128 by default (Xen's
- * tools/xenstored quota-nb-watch-per-domain): beyond it, store_watch fails
- * and the device is closed with an error node.
+ * A device costs no xenstore watch: the bus has one in all (xenbus.c), so
+ * xenstored's watch quota (128 per domain) bounds nothing here. A device
+ * beyond a bound gets an `error` node naming the setting to raise, a
+ * journal line and a place in xb_bus_status; it is served when a device
+ * goes and a slot frees.
  */
-#define XB_DEFAULT_MAX_DEVICES 120
+#define XB_DEFAULT_MAX_DEVICES 512
 #define XB_DEFAULT_MAX_PER_DOMAIN 32
 void xb_bus_set_limits(struct xb_bus *b, unsigned max_devices, unsigned max_per_domain);
+/* "devices: N, max-devices M, ..., refused R" and the last refusal (text). */
+void xb_bus_status(const struct xb_bus *b, FILE *out);
+/* The same as a "bus" object (docs/ddomctl.md). */
+void xb_bus_status_json(const struct xb_bus *b, struct json *j);
 /* Registers the watches and scans what exists now. */
 int xb_bus_start(struct xb_bus *b);
 /* Disconnects and removes every device (backend nodes left as they are). */

@@ -28,7 +28,7 @@ void nb_config_defaults(struct nb_config *c)
 	c->ctrl_ring = true;
 	c->gso = true;
 	c->antispoof = true;
-	c->log_level = LOG_INFO;
+	conf_common_defaults(&c->common);
 }
 
 static int parse_bool(const char *v, bool *ret)
@@ -130,12 +130,8 @@ int nb_config_set(struct nb_config *c, const char *key, const char *value, char 
 		r = parse_macs(value, c->trusted, &c->ntrusted);
 	else if (!strcmp(key, "isolated"))
 		r = parse_macs(value, c->isolated, &c->nisolated);
-	else if (!strcmp(key, "runtime-dir"))
-		r = conf_set_path(c->runtime_dir, sizeof(c->runtime_dir), value);
-	else if (!strcmp(key, "log-level"))
-		r = conf_parse_level(value, &c->log_level);
 	else
-		return -ENOENT;
+		return conf_common_set(&c->common, key, value, err, errlen);
 	if (r < 0)
 		return conf_bad_value(err, errlen, key, value);
 	return 0;
@@ -208,6 +204,8 @@ const char *nb_config_usage(void)
 	       "                               another IPv4 address when the vif has `ip` (yes)\n"
 	       "      --trusted MAC[,MAC...]   vifs exempt from anti-spoofing\n"
 	       "      --isolated MAC[,MAC...]  vifs that reach the uplinks only, not other vifs\n"
+	       "      --max-devices N          vifs served at most, 1..4096 (512)\n"
+	       "      --max-devices-per-domain N  ... of one guest, 1..256 (32)\n"
 	       "      --runtime-dir DIR        control socket and restart state\n"
 	       "                               ($RUNTIME_DIRECTORY, else /run/netbackd)\n"
 	       "      --log-level LEVEL        err, warning, notice, info, debug (info)\n"

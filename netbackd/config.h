@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conf.h"
 #include "ctl.h"
 
 /* Caps on what an operator may configure, with their reasons in config.c. */
@@ -51,8 +52,7 @@ struct nb_config {
 	unsigned ntrusted, nisolated;
 	uint8_t trusted[NB_VIF_RULES_CAP][6];
 	uint8_t isolated[NB_VIF_RULES_CAP][6];
-	char runtime_dir[PATH_MAX];	/* control socket and restart state */
-	int log_level;
+	struct conf_common common;	/* runtime-dir, log-level, max-devices[-per-domain] */
 	/* command line only */
 	bool status, help, version;
 	char capture[2][PATH_MAX];	/* --capture WHAT FILE (a control command) */

@@ -52,7 +52,7 @@ struct daemon {
 
 static const char *runtime_dir(const struct nb_config *cfg)
 {
-	return daemon_runtime_dir(cfg->runtime_dir, CTL_NETBACKD_DIR);
+	return daemon_runtime_dir(cfg->common.runtime_dir, CTL_NETBACKD_DIR);
 }
 
 static void on_change(void *opaque)
@@ -90,6 +90,7 @@ static void status(struct daemon *dm, FILE *out)
 	}
 	fprintf(out, "mbufs: free=%u of %u\n", rte_mempool_avail_count(dm->pool),
 		dm->cfg->mbufs);
+	xb_bus_status(dm->bus, out);
 }
 
 /* status-json: one JSON document, for ddomctl (docs/ddomctl.md). */
@@ -107,6 +108,7 @@ static int status_json(struct daemon *dm, FILE *out)
 	json_ku64(&j, "pid", (uint64_t)getpid());
 	nb_ctx_status_json(dm->ctx, &j);
 	nb_uplinks_status_json(dm->uplinks, &j);
+	xb_bus_status_json(dm->bus, &j);
 	json_key(&j, "switch");
 	json_obj_begin(&j);
 	json_ku64(&j, "macs", sw_mac_count(dm->sw));
@@ -241,6 +243,7 @@ static int start(struct daemon *dm)
 	r = xb_bus_new(dm->core.loop, dm->core.xs, dm->core.self, drv, 1, &dm->bus);
 	if (r < 0)
 		return log_err_errno(r, "cannot create the xenbus bus");
+	xb_bus_set_limits(dm->bus, cfg->common.max_devices, cfg->common.max_devices_per_domain);
 	r = daemon_serve(&dm->core, dm->bus, dir, NB_CTL_SOCKET, on_ctl, dm);
 	if (r < 0)
 		return r;
@@ -299,6 +302,6 @@ int main(int argc, char **argv)
 		return r;
 	if (cfg.status || cfg.mac_table_cmd || cfg.capture[0][0])
 		return client(&cfg);
-	log_set_max_level(cfg.log_level);
+	log_set_max_level(cfg.common.log_level);
 	return daemon_run(&dm.core, start(&dm), teardown, &dm);
 }

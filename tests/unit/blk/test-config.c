@@ -39,7 +39,7 @@ static void test_defaults_and_options(void)
 	CHECK(c.poll_us == 0 && c.submit_batch == 32 && c.poll_io_us == 7);
 	CHECK(c.max_queues == 2 && c.kinds == (BLK_KIND_VBD | BLK_KIND_QDISK) && c.status);
 	CHECK(c.max_ring_order == 0 && c.persistent_grants == 0 && c.max_indirect == 0);
-	CHECK(!strcmp(c.runtime_dir, "/tmp/x"));
+	CHECK(!strcmp(c.common.runtime_dir, "/tmp/x"));
 }
 
 static void expect_bad(char **argv, int argc, const char *needle)
@@ -108,10 +108,20 @@ static void test_config_file(void)
 	REQUIRE(fd >= 0);
 	close(fd);
 	write_file(path, "# blkbackd\n\nmax-queues = 1\n  max-ring-order=2  \n"
-			 "kinds = qdisk\nlog-level = debug\n");
+			 "kinds = qdisk\nlog-level = debug\nmax-devices = 300\n"
+			 "max-devices-per-domain = 8\n");
 	CHECK(parse(&c, 5, argv) == 0);
 	CHECK(c.max_queues == 3);	/* the command line wins */
-	CHECK(c.max_ring_order == 2 && c.kinds == BLK_KIND_QDISK && c.log_level == LOG_DEBUG);
+	CHECK(c.max_ring_order == 2 && c.kinds == BLK_KIND_QDISK && c.common.log_level == LOG_DEBUG);
+	CHECK(c.common.max_devices == 300 && c.common.max_devices_per_domain == 8);
+	write_file(path, "max-devices = 0\n");
+	CHECK(parse(&c, 3, argv) == -EINVAL && strstr(err, "'max-devices'"));
+	write_file(path, "max-devices-per-domain = 257\n");
+	CHECK(parse(&c, 3, argv) == -EINVAL && strstr(err, "max-devices-per-domain"));
+	write_file(path, "# nothing\n");
+	CHECK(parse(&c, 3, argv) == 0);
+	CHECK(c.common.max_devices == CONF_MAX_DEVICES_DEFAULT &&
+	      c.common.max_devices_per_domain == CONF_MAX_PER_DOMAIN_DEFAULT);
 
 	write_file(path, "max-queues = 1\nmax-ring-ordre = 2\n");
 	CHECK(parse(&c, 3, argv) == -EINVAL);
