@@ -247,7 +247,7 @@ int xb_dev_fatal(struct xb_device *d, int r, const char *fmt, ...)
 	va_end(ap);
 	/*
 	 * xenstored answers ENOSPC when the driver domain owns as many nodes as
-	 * its quota allows (1000 by default: ~47 vbds), and the error node then
+	 * its quota allows (1000 by default: ~30 vbds of 31 nodes), and the error node then
 	 * cannot be written either. Say what to do where it is still seen.
 	 */
 	if (r == -ENOSPC && wr >= 0 && (size_t)wr < sizeof(msg))
