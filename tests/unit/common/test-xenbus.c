@@ -725,17 +725,50 @@ static bool set_quota(const char *name, unsigned int val)
 	return r != NULL;
 }
 
-/* The driver domain's watches as xenstored counts them. */
-static unsigned int be_watches(void)
+/* What the driver domain uses of a quota ("nodes", "watches"), as xenstored counts it. */
+static unsigned int be_usage(const char *what)
 {
-	char arg[8];
+	char arg[8], key[32];
 	int n = snprintf(arg, sizeof(arg), "%u", BE_DOM);
 	char *r = xs_control_command(ts, "quota", arg, (unsigned int)n + 1);
-	const char *w = r ? strstr(r, "watches: ") : NULL;
-	unsigned int v = w ? (unsigned int)strtoul(w + 9, NULL, 10) : ~0u;
+	const char *w;
+	unsigned int v;
 
+	snprintf(key, sizeof(key), "\n%s: ", what);
+	w = r ? strstr(r, key) : NULL;
+	v = w ? (unsigned int)strtoul(w + strlen(key), NULL, 10) : ~0u;
 	free(r);
 	return v;
+}
+
+static unsigned int be_watches(void)
+{
+	return be_usage("watches");
+}
+
+/*
+ * The driver domain's node quota reached while a device is probed: the
+ * device closes, and its error (which cannot be written to xenstore then)
+ * says what it is, where ddomctl and the journal show it.
+ */
+static void test_node_quota(void)
+{
+	struct rec *r = rec_of(121);
+	const char *e;
+
+	REQUIRE(bus_up(&drv));
+	REQUIRE(set_quota("nodes", be_usage("nodes") + 1));
+	REQUIRE(attach((struct attach){ .fe = 2, .devid = 121 }) == 0);
+	CHECK(WAIT(be_state(2, 121) == XenbusStateClosed));
+	CHECK(r->probe == 1 && r->connect == 0);
+	e = r->d ? xb_dev_error(r->d) : NULL;
+	CHECK(e && !strncmp(e, "28 ", 3) && strstr(e, "node quota") &&
+	      strstr(e, "xenstore quotas"));
+	if (e)
+		printf("# error: %s\n", e);
+	REQUIRE(set_quota("nodes", 1000));
+	bus_down();
+	remove_nodes(2, 121);
 }
 
 /*
@@ -1036,6 +1069,7 @@ int main(int argc, char **argv)
 	tap_run("/xenbus/invalid_frontend", test_invalid_frontend);
 	tap_run("/xenbus/limits", test_limits);
 	tap_run("/xenbus/more_devices_than_watches", test_more_devices_than_watches);
+	tap_run("/xenbus/node_quota", test_node_quota);
 	tap_run("/xenbus/reattach", test_reattach);
 	tap_run("/xenbus/hostile_frontend_state", test_hostile_frontend_state);
 	tap_run("/xenbus/online_late", test_online_late);
