@@ -255,6 +255,16 @@ int blk_qstate_open(struct blk_qstate *s, const char *path, const struct blk_qst
 		r = -errno;
 		goto out;
 	}
+	/* Written by a blkbackd of another format version: refused as such, never read. */
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size >= sizeof(struct blk_qstate_hdr)) {
+		struct blk_qstate_hdr h;
+
+		if (pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
+		    h.magic == BLK_QSTATE_MAGIC && h.version != BLK_QSTATE_VERSION) {
+			r = -EPROTONOSUPPORT;
+			goto out;
+		}
+	}
 	/* Before mapping: a short file would fault on access. */
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != blk_qstate_size(id->nr_ents)) {
 		r = -EBADMSG;

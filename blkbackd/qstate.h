@@ -63,6 +63,11 @@ struct blk_qstate_id {
 	uint32_t ring_refs[BLK_QSTATE_MAX_PAGES];	/* unused ones 0 */
 };
 
+/*
+ * Every format version starts with magic and version, so that a daemon of
+ * another version can tell "not mine" from "not a state file" (an upgrade
+ * in place, docs/blkbackd.md).
+ */
 struct blk_qstate_hdr {
 	uint64_t magic;
 	uint32_t version;

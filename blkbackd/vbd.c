@@ -43,6 +43,7 @@
 #include "json.h"
 #include "log.h"
 #include "loop.h"
+#include "qstate.h"
 #include "queue.h"
 #include "store.h"
 #include "vbd.h"
@@ -490,6 +491,10 @@ static int start_queues(struct xb_device *d, struct vbd *v, bool reattach)
 			qc.state_path = path;
 		}
 		r = blk_queue_start(&qc, &v->q[i]);
+		if (r == -EPROTONOSUPPORT && reattach)
+			return xb_dev_fatal(d, r, "cannot resume queue %u: its restart state is of "
+					    "another format version (this blkbackd reads version %u)",
+					    i, BLK_QSTATE_VERSION);
 		if (r < 0)
 			return xb_dev_fatal(d, r, "cannot %s queue %u",
 					    reattach ? "resume" : "start", i);

@@ -401,6 +401,14 @@ static int state_map(struct vif *v, bool create)
 		return -errno;
 	if (create && ftruncate(fd, sizeof(*v->v.st)) < 0)
 		r = -errno;
+	if (!create && !r) {
+		/* Written by a netbackd of another format version: refused as such, never read. */
+		struct { uint64_t magic; uint32_t version; } h;
+
+		if (pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
+		    h.magic == NB_VIF_STATE_MAGIC && h.version != NB_VIF_STATE_VERSION)
+			r = -EPROTONOSUPPORT;
+	}
 	if (!r && lseek(fd, 0, SEEK_END) != (off_t)sizeof(*v->v.st))
 		r = -EBADMSG;
 	m = r ? MAP_FAILED : mmap(NULL, sizeof(*v->v.st), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -747,6 +755,9 @@ static int do_connect(struct xb_device *d, bool reattach)
 	if (r < 0)
 		return r;
 	r = state_map(v, !reattach);
+	if (r == -EPROTONOSUPPORT)
+		return xb_dev_fatal(d, r, "the state file is of another format version (this "
+				    "netbackd reads version %u)", NB_VIF_STATE_VERSION);
 	if (r < 0)
 		return xb_dev_fatal(d, r, "%s state file", reattach ? "reading the" : "creating a");
 	if (reattach) {

@@ -47,6 +47,7 @@ struct rte_mempool;
  * place). Plain data, no pointers.
  */
 struct nb_vif_persist {
+	/* Every format version starts with these two (an upgrade in place). */
 	uint64_t magic;			/* NB_VIF_STATE_MAGIC */
 	uint32_t version;		/* NB_VIF_STATE_VERSION */
 	uint32_t domid, devid, nqueues;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # sim/blk-restart-stale: a restarted blkbackd-sim whose state file for one
-# vbd is missing, truncated, has a wrong magic, or names other ring refs
+# vbd is missing, truncated, has a wrong magic, another format version (an
+# upgrade in place), or names other ring refs
 # (a consistent header of another connection) closes that vbd the normal
 # way (its error node says why; the frontend sees the backend leave
 # Connected) and reattaches the other vbd of the same guest, whose verified
@@ -25,6 +26,9 @@ spoil() {
 	missing) rm -f "$QA" ;;
 	truncated) truncate -s 100 "$QA" ;;
 	magic) printf 'NOTSTATE' | dd of="$QA" conv=notrunc status=none ;;
+	# A blkbackd of another format version wrote it (an upgrade in place): the u32 after the
+	# magic.
+	version) printf '\x63\x00\x00\x00' | dd of="$QA" bs=1 seek=8 conv=notrunc status=none ;;
 	refs) python3 - "$QA" <<'EOF'
 import struct, sys
 p = sys.argv[1]
@@ -43,7 +47,7 @@ EOF
 
 be_closed() { case "$(xs_dd read "$BEA/state")" in 5 | 6) return 0 ;; esac; return 1; }
 
-for how in missing truncated magic refs; do
+for how in missing truncated magic version refs; do
 	say "state file: $how"
 	bf_bg "$SIM_TMP/a.json" "$G" xvda --rw randrw --bs 4k --iodepth 16 --size 16M \
 		--runtime 300 --verify
@@ -67,6 +71,10 @@ for how in missing truncated magic refs; do
 	jtrue '"left Connected" in d["why"] and "resume queue 0" in d["backend_error"]' \
 		"$SIM_TMP/a.json" || fail "$how: xvda not closed with a reason"
 	wait_for 30 be_closed || fail "$how: xvda backend not Closing/Closed"
+	if [ "$how" = version ]; then
+		jtrue '"another format version" in d["backend_error"]' "$SIM_TMP/a.json" ||
+			fail "version: the error does not say the file is of another format version"
+	fi
 	# xvdb: reattached, still served by the same daemon.
 	wait_for 30 bb_served_at_least "$G" xvdb "$STEP" || fail "$how: xvdb not served"
 	[ "$(xs_dd read "$BEB/state")" = 4 ] || fail "$how: xvdb left Connected"
@@ -77,5 +85,5 @@ for how in missing truncated magic refs; do
 	# The closed vbd hand-shakes again and works.
 	bf_ok "$G" xvda --rw randrw --bs 4k --iodepth 16 --size 8M --io-limit 8M --verify
 done
-[ "$(log_count "reattached:")" = 4 ] || fail "xvdb not reattached once per restart"
+[ "$(log_count "reattached:")" = 5 ] || fail "xvdb not reattached once per restart"
 sim_report

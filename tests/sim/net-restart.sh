@@ -5,7 +5,8 @@
 # netfront's TAPs), and stopped once with SIGTERM. Each time a new
 # netbackd-sim reattaches both vifs' live rings before it says ready: the
 # vifs and the frontends stay Connected (state 4) throughout, no frontend
-# ever reconnects, and the 768 MiB transfer completes with its checksum.
+# ever reconnects, and the 768 MiB transfer completes with its checksum. Then a
+# state file of another format version (an upgrade) is refused by name.
 . "$(dirname "$0")/net-lib.sh"
 
 MAC_A=00:16:3e:00:02:0a
@@ -67,3 +68,21 @@ sys.exit(0 if a["bytes"] == b["bytes"] == 768 << 20 and a["sha256"] == b["sha256
 [ "$(grep -c ' connected,' "$SIM_TMP/netbackd.log")" = 2 ] ||
 	fail "a vif connected afresh (the frontend reconnected) instead of being reattached"
 say "768 MiB verified across 3 kills and a stop"
+
+# An upgrade to a netbackd whose state file format differs: the file is refused as such, never
+# read (its format version is the u32 after the 8-byte magic, netbackd/vif.h), that vif closes
+# with an error saying so, and the other is reattached.
+netbackd_kill KILL
+python3 - "$SIM_TMP/run/vif-$A-$DA.state" <<'EOP'
+import struct, sys
+with open(sys.argv[1], 'r+b') as f:
+    f.seek(8)
+    v = struct.unpack('<I', f.read(4))[0]
+    f.seek(8)
+    f.write(struct.pack('<I', v + 1))
+EOP
+netbackd_start
+wait_for 30 nb_connected "$B" "$DB" || fail "vif $B/$DB not reattached beside the refused file"
+err_says_version() { xs_dd read "$(vbe_path "$A" "$DA")/error" 2>/dev/null | grep -q 'another format version'; }
+wait_for 30 err_says_version || fail "vif $A/$DA: no error node naming the state file's format version"
+say "a state file of another format version: refused with \"$(xs_dd read "$(vbe_path "$A" "$DA")/error")\""
