@@ -209,6 +209,14 @@ static int start_dataplane(struct daemon *dm)
 	return nb_uplinks_open(cfg, dm->pool, dm->sw, dm->workers, &dm->uplinks);
 }
 
+static void on_link_timer(struct loop *l, void *opaque)
+{
+	struct daemon *dm = opaque;
+
+	(void)l;
+	nb_uplinks_watch_links(dm->uplinks);
+}
+
 static int start(struct daemon *dm)
 {
 	const struct nb_config *cfg = dm->cfg;
@@ -222,6 +230,8 @@ static int start(struct daemon *dm)
 		r = start_dataplane(dm);
 	if (!r)
 		r = daemon_xenstore(&dm->core);
+	if (!r && nb_uplinks_count(dm->uplinks))
+		r = loop_add_timer(dm->core.loop, 1000000, 1000000, on_link_timer, dm, NULL);
 	if (r < 0)
 		return r;
 	cc = (struct nb_ctx_cfg){ .cfg = cfg, .ops = &xen_ops_default, .workers = dm->workers,

@@ -39,6 +39,8 @@ struct rxq {
 
 struct up {
 	struct nb_uplink *dev;
+	bool link_up;			/* as last seen by nb_uplinks_watch_links */
+	uint64_t link_changes;
 	struct nb_capture *_Atomic cap;	/* --capture: wire in (inbound), out (outbound) */
 	struct sw_port port;
 	unsigned nrx;
@@ -152,6 +154,7 @@ static int open_one(struct nb_uplinks *us, struct up *u, const char *devargs, un
 	u->port.egress = up_egress;
 	u->port.opaque = u;
 	snprintf(u->port.name, sizeof(u->port.name), "uplink %s", nb_uplink_name(u->dev));
+	u->link_up = nb_uplink_link_up(u->dev);	/* said in nb_uplink_open's log line */
 	r = sw_port_add(us->sw, &u->port);
 	if (r < 0)
 		return log_err_errno(r, "uplink %s: no free switch port", devargs);
@@ -318,4 +321,22 @@ void nb_uplinks_status_json(struct nb_uplinks *us, struct json *j)
 		if (us->up[i].dev)
 			uplink_json(&us->up[i], j);
 	json_arr_end(j);
+}
+
+void nb_uplinks_watch_links(struct nb_uplinks *u)
+{
+	for (unsigned i = 0; u && i < u->n; i++) {
+		struct up *p = &u->up[i];
+		bool now = nb_uplink_link_up(p->dev);
+
+		if (now == p->link_up)
+			continue;
+		p->link_up = now;
+		p->link_changes++;
+		if (now)
+			log_info("uplink %s: link up", nb_uplink_name(p->dev));
+		else
+			log_warn("uplink %s: link down: the guests reach nothing beyond this driver "
+				 "domain through it", nb_uplink_name(p->dev));
+	}
 }

@@ -26,6 +26,11 @@ int nb_uplinks_open(const struct nb_config *cfg, struct rte_mempool *pool, struc
 void nb_uplinks_close(struct nb_uplinks *u);
 void nb_uplinks_status(struct nb_uplinks *u, FILE *out);
 unsigned nb_uplinks_count(const struct nb_uplinks *u);
+/*
+ * Loop thread, once a second: logs each uplink whose link went down (a
+ * warning: what the guests lose) or came back up, once per change.
+ */
+void nb_uplinks_watch_links(struct nb_uplinks *u);
 /* status-json: the member "uplinks" (an array) into the caller's open object. */
 struct json;
 struct sw_port;

@@ -64,4 +64,15 @@ nb_status | grep -q "^uplink net_tap0: link=up mtu=1400 " || fail "the uplink is
 # than the guest's 1500: TCP's MSS follows the smaller; DPDK 22.11's TAP
 # PMD allows no more than 1500).
 ip netns exec "$NSU" ip link show nbup | grep -q " mtu 1400 " || fail "nbup's MTU is not 1400"
+# The uplink's link goes down (its kernel side, as a cable pulled): said once in the log, with
+# what the guests lose, and shown in the status; and again when it comes back.
+logged() { grep -q "$1" "$SIM_TMP/netbackd.log"; }
+ip netns exec "$NSU" ip link set nbup down
+wait_for 10 logged "uplink net_tap0: link down: the guests reach nothing beyond" ||
+	fail "no log line for the uplink's link going down"
+nb_status | grep -q "^uplink net_tap0: link=down " || fail "the status does not show the link down"
+ip netns exec "$NSU" ip link set nbup up
+wait_for 10 logged "uplink net_tap0: link up" || fail "no log line for the link coming back"
+[ "$(grep -c "uplink net_tap0: link down" "$SIM_TMP/netbackd.log")" = 1 ] ||
+	fail "the link going down was logged more than once"
 sim_report
