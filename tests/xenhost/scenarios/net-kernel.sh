@@ -77,6 +77,6 @@ echo "| direction | netbackd Mbit/s | xen-netback Mbit/s | netbackd / xen-netbac
 echo "|---|---|---|---|"
 for d in 12:"g1 -> g2" 21:"g2 -> g1"; do
 	eval "a=\$R_netbackd_${d%%:*} b=\$R_kernel_${d%%:*}"
-	echo "| ${d#*:} | $a | $b | $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }') |"
+	echo "| ${d#*:} | $a | $b | $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') |"
 done
 xh_log "net-kernel: PASS"
