@@ -28,7 +28,7 @@ struct run {
 	const char *expect;
 	unsigned reconnects;
 	int wait_resize_s;
-	double idle_s;
+	double idle_s, idle_until;
 	uint64_t size_arg;
 	/* results */
 	int fail;
@@ -59,6 +59,8 @@ static void usage(FILE *f)
 		"  --wait-resize SEC         wait for a new `sectors`, then use the new end\n"
 		"  --idle SEC                stay connected SEC seconds with nothing in flight\n"
 		"                            before the workload (a scale benchmark's idle phase)\n"
+		"  --idle-until T            the same until wall-clock time T (seconds since the\n"
+		"                            epoch), so that many frontends start their loads together\n"
 		"  --hostile NAME|list [--expect ANSWER[,ANSWER...]]\n"
 		"  --expect io-errors        the workload must see error responses\n"
 		"  --timeout SEC (default 30) --json --verbose --help\n");
@@ -104,7 +106,7 @@ enum {
 	OPT_VDEV = 256, OPT_DEVID, OPT_DOMID, OPT_ABI, OPT_QUEUES, OPT_ORDER, OPT_NOPERS,
 	OPT_NOIND, OPT_RW, OPT_MIX, OPT_BS, OPT_DEPTH, OPT_SIZE, OPT_OFFSET, OPT_RUNTIME,
 	OPT_LIMIT, OPT_VERIFY, OPT_VEXIST, OPT_SEED, OPT_RECONNECT, OPT_FLUSH, OPT_DISCARD,
-	OPT_RESIZE, OPT_IDLE, OPT_POLL, OPT_PUBLISH, OPT_HOSTILE, OPT_EXPECT, OPT_TIMEOUT, OPT_JSON, OPT_VERBOSE, OPT_HELP,
+	OPT_RESIZE, OPT_IDLE, OPT_IDLE_UNTIL, OPT_POLL, OPT_PUBLISH, OPT_HOSTILE, OPT_EXPECT, OPT_TIMEOUT, OPT_JSON, OPT_VERBOSE, OPT_HELP,
 };
 
 static const struct option longopts[] = {
@@ -121,7 +123,7 @@ static const struct option longopts[] = {
 	{ "publish", 1, NULL, OPT_PUBLISH },
 	{ "flush", 0, NULL, OPT_FLUSH }, { "discard", 0, NULL, OPT_DISCARD },
 	{ "wait-resize", 1, NULL, OPT_RESIZE }, { "hostile", 1, NULL, OPT_HOSTILE },
-	{ "idle", 1, NULL, OPT_IDLE },
+	{ "idle", 1, NULL, OPT_IDLE }, { "idle-until", 1, NULL, OPT_IDLE_UNTIL },
 	{ "expect", 1, NULL, OPT_EXPECT }, { "timeout", 1, NULL, OPT_TIMEOUT },
 	{ "json", 0, NULL, OPT_JSON }, { "verbose", 0, NULL, OPT_VERBOSE },
 	{ "help", 0, NULL, OPT_HELP }, { NULL, 0, NULL, 0 },
@@ -177,6 +179,7 @@ static int parse_opt(struct run *R, int c, const char *a)
 	case OPT_DISCARD: R->discard = true; return 0;
 	case OPT_RESIZE: return parse_uint(a, 3600, (unsigned *)&R->wait_resize_s);
 	case OPT_IDLE: R->idle_s = strtod(a, NULL); return R->idle_s < 0 || R->idle_s > 3600 ? -EINVAL : 0;
+	case OPT_IDLE_UNTIL: R->idle_until = strtod(a, NULL); return R->idle_until <= 0 ? -EINVAL : 0;
 	case OPT_HOSTILE: R->hostile = a; return 0;
 	case OPT_EXPECT: R->expect = a; return 0;
 	case OPT_TIMEOUT: return parse_uint(a, 3600, &R->o.timeout_s) || !R->o.timeout_s ? -EINVAL : 0;
@@ -532,6 +535,14 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	print_connected(&d);
+	if (R.idle_until > 0) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		R.idle_s = R.idle_until - ((double)now.tv_sec + (double)now.tv_nsec / 1e9);
+		if (R.idle_s > 3600)
+			R.idle_s = 3600;
+	}
 	if (R.idle_s > 0) {
 		/* A phase of the benchmark, not a wait for anything: connected, nothing sent. */
 		struct timespec ts = { .tv_sec = (time_t)R.idle_s,
