@@ -7,8 +7,8 @@
  * Model: every watch event for a device (its frontend's `state` or
  * directory, or anything under its backend directory) funnels into one place
  * that re-reads every node that matters and then walks the backend state
- * towards the target computed from what it read. Events carry no value, are merged and may be
- * spurious, and a frontend may pass through several states between two
+ * towards the target computed from what it read. Events carry no value and
+ * may be spurious, and a frontend may pass through several states between two
  * reads (Linux drivers/block/xen-blkback/xenbus.c, frontend_changed, makes
  * the same point for Initialised/Connected); re-reading makes all of that
  * harmless: the walk depends on the current values only, plus a few latched
