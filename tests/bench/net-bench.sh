@@ -74,14 +74,6 @@ NB_MPPS=$(r2 "$(printf '%s\n' "${nb_rates[@]}" | median)")
 TP_MPPS=$(r2 "$(printf '%s\n' "${tp_rates[@]}" | median)")
 
 # ---- (c) idle CPU: every vif connected, nothing sent
-idle_pct() {	# idle_pct PID SECONDS: CPU % of the process over that time
-	local t0 t1 hz
-	hz=$(getconf CLK_TCK)
-	t0=$(awk '{print $14 + $15}' "/proc/$1/stat")
-	python3 -c 'import select; select.select([], [], [], '"$2"')'
-	t1=$(awk '{print $14 + $15}' "/proc/$1/stat")
-	awk -v a="$t0" -v b="$t1" -v hz="$hz" -v s="$2" 'BEGIN {printf "%.2f", (b - a) / hz / s * 100}'
-}
 NBP=$(pgrep -P "$NB_PID" | head -n 1)
 IDLE=$(idle_pct "$NBP" 5)
 

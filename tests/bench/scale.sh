@@ -41,14 +41,6 @@ wait_for 30 test -S "$SIM_TMP/run/blkbackd.sock" || fail "blkbackd-sim did not s
 BBP=$(pgrep -P "$BB_PID") || fail "no blkbackd-sim process"
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$BBP/status"; }
 threads() { awk '/^Threads:/ {print $2}' "/proc/$BBP/status"; }
-idle_pct() {	# idle_pct PID SECONDS: CPU % of the process over that time
-	local t0 t1 hz
-	hz=$(getconf CLK_TCK)
-	t0=$(awk '{print $14 + $15}' "/proc/$1/stat")
-	python3 -c 'import select; select.select([], [], [], '"$2"')'
-	t1=$(awk '{print $14 + $15}' "/proc/$1/stat")
-	awk -v a="$t0" -v b="$t1" -v hz="$hz" -v s="$2" 'BEGIN {printf "%.2f", (b - a) / hz / s * 100}'
-}
 RSS0=$(rss_kib)
 
 letters=(a b c d e f g h)

@@ -236,6 +236,17 @@ bf_ok() {
 	SIM_VERIFIED=$((SIM_VERIFIED + $(jget verified_bytes "$out")))
 }
 
+# idle_pct PID SECONDS: the CPU the process used over that time, in % of one CPU (the
+# benchmarks' idle measurements).
+idle_pct() {
+	local t0 t1 hz
+	hz=$(getconf CLK_TCK)
+	t0=$(awk '{print $14 + $15}' "/proc/$1/stat")
+	python3 -c 'import select; select.select([], [], [], '"$2"')'
+	t1=$(awk '{print $14 + $15}' "/proc/$1/stat")
+	awk -v a="$t0" -v b="$t1" -v hz="$hz" -v s="$2" 'BEGIN {printf "%.2f", (b - a) / hz / s * 100}'
+}
+
 sim_report() {
 	say "verified $((SIM_VERIFIED >> 20)) MiB in this scenario"
 }
