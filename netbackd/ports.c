@@ -226,7 +226,7 @@ void nb_uplinks_status(struct nb_uplinks *us, FILE *out)
 		nb_uplink_stats(u->dev, &st);
 		fprintf(out, "%s: link=%s mtu=%u queues=%u offloads=0x%x rx=%llu rx-bytes=%llu tx=%llu "
 			     "tx-bytes=%llu tx-drop-full=%llu tx-drop-prepare=%llu rx-truncated=%llu "
-			     "sw-segmented=%llu sw-csum=%llu rx-missed=%llu\n",
+			     "sw-segmented=%llu sw-csum=%llu rx-missed=%llu driver=%s\n",
 			u->port.name, nb_uplink_link_up(u->dev) ? "up" : "down", nb_uplink_mtu(u->dev),
 			u->nrx,
 			nb_uplink_caps(u->dev), (unsigned long long)st.rx_packets,
@@ -235,7 +235,7 @@ void nb_uplinks_status(struct nb_uplinks *us, FILE *out)
 			(unsigned long long)st.drop_tx_prepare,
 			(unsigned long long)st.drop_rx_truncated,
 			(unsigned long long)st.offload.segmented, (unsigned long long)st.offload.csum_sw,
-			(unsigned long long)st.eth.imissed);
+			(unsigned long long)st.eth.imissed, nb_uplink_driver(u->dev));
 	}
 }
 
@@ -292,6 +292,7 @@ static void uplink_json(const struct up *u, struct json *j)
 	nb_uplink_stats(u->dev, &st);
 	json_obj_begin(j);
 	json_kstr(j, "name", nb_uplink_name(u->dev));
+	json_kstr(j, "driver", nb_uplink_driver(u->dev));
 	json_kstr(j, "link", up ? "up" : "down");
 	json_kbool(j, "link_up", up);
 	json_ku64(j, "queues", u->nrx);

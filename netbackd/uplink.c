@@ -75,6 +75,7 @@ struct nb_uplink {
 	uint16_t port;
 	struct rte_device *dev;
 	char name[RTE_ETH_NAME_MAX_LEN];
+	char driver[32];	/* the PMD: net_e1000_em, net_tap... */
 	unsigned nq;		/* the device's queue pairs */
 	unsigned nworkers;	/* cfg->nqueues */
 	unsigned caps;
@@ -253,14 +254,19 @@ static int uplink_probe(const char *devargs, uint16_t *port, char *why, size_t n
 	int r;
 
 	snprintf(name, sizeof(name), "%.*s", (int)strcspn(devargs, ","), devargs);
-	if (rte_eth_dev_get_port_by_name(name, &id) == 0 && port_taken[id]) {
-		snprintf(why, n, "%s: already open as an uplink", devargs);
-		return -EBUSY;
-	}
-	r = rte_dev_probe(devargs);
-	if (r < 0 && r != -EEXIST) {
-		snprintf(why, n, "probing %s: %s", devargs, rte_strerror(-r));
-		return r;
+	if (rte_eth_dev_get_port_by_name(name, &id) == 0) {
+		if (port_taken[id]) {
+			snprintf(why, n, "%s: already open as an uplink", devargs);
+			return -EBUSY;
+		}
+		/* A PCI device the EAL probed at its start (-a): probing it again
+		 * only makes the EAL log "Failed to attach device". */
+	} else {
+		r = rte_dev_probe(devargs);
+		if (r < 0 && r != -EEXIST) {
+			snprintf(why, n, "probing %s: %s", devargs, rte_strerror(-r));
+			return r;
+		}
 	}
 	RTE_ETH_FOREACH_MATCHING_DEV(id, devargs, &it) {
 		if (found++ == 0)
@@ -293,8 +299,28 @@ static unsigned caps_of(uint64_t tx)
 	return caps;
 }
 
+/* The kernel driver a PCI device is bound to ("uio_pci_generic", "vfio-pci"),
+ * or "" for a vdev or an unbound device. */
+static void pci_kernel_driver(const char *name, char *buf, size_t n)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	ssize_t len;
+	const char *base;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", name);
+	len = readlink(path, target, sizeof(target) - 1);
+	if (len <= 0)
+		return;
+	target[len] = '\0';
+	base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	if (strlen(base) < n)
+		memcpy(buf, base, strlen(base) + 1);
+}
+
 static void port_conf_fill(const struct nb_uplink_cfg *cfg, const struct rte_eth_dev_info *info,
-			   unsigned nq, struct rte_eth_conf *conf)
+			   unsigned nq, bool rx_intr, struct rte_eth_conf *conf)
 {
 	uint64_t tx = info->tx_offload_capa & WANTED_TX_OFFLOADS;
 
@@ -319,7 +345,7 @@ static void port_conf_fill(const struct nb_uplink_cfg *cfg, const struct rte_eth
 		if (info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_RSS_HASH)
 			conf->rxmode.offloads |= RTE_ETH_RX_OFFLOAD_RSS_HASH;
 	}
-	conf->intr_conf.rxq = 1;
+	conf->intr_conf.rxq = rx_intr;
 }
 
 static int queues_setup(struct nb_uplink *u, const struct nb_uplink_cfg *cfg,
@@ -373,6 +399,8 @@ static int uplink_configure(struct nb_uplink *u, const struct nb_uplink_cfg *cfg
 {
 	struct rte_eth_dev_info info;
 	struct rte_eth_conf conf;
+	char kdrv[64];
+	bool rx_intr;
 	int r = rte_eth_dev_info_get(u->port, &info);
 
 	if (r < 0) {
@@ -380,6 +408,7 @@ static int uplink_configure(struct nb_uplink *u, const struct nb_uplink_cfg *cfg
 		return r;
 	}
 	u->dev = info.device;
+	snprintf(u->driver, sizeof(u->driver), "%s", info.driver_name ? info.driver_name : "?");
 	u->af_packet = strcmp(info.driver_name, "net_af_packet") == 0;
 	u->nworkers = cfg->nqueues ? cfg->nqueues : 1;
 	u->nq = RTE_MIN(u->nworkers, RTE_MIN((unsigned)info.max_rx_queues, (unsigned)info.max_tx_queues));
@@ -393,7 +422,19 @@ static int uplink_configure(struct nb_uplink *u, const struct nb_uplink_cfg *cfg
 			 cfg->mtu, info.min_mtu, info.max_mtu);
 		return -ERANGE;
 	}
-	port_conf_fill(cfg, &info, u->nq, &conf);
+	/* uio_pci_generic has the device's one legacy INTx line, masked and
+	 * unmasked through the PCI command register at every interrupt. In a
+	 * Xen HVM driver domain (the only kind DPDK can drive a passed-through
+	 * NIC in) that register and the line are emulated by Xen and qemu-xen,
+	 * and with RX interrupts on, the domain stopped answering as soon as
+	 * traffic flowed (xenhost net-pci, e1000, 2026-12-06). Such a port is
+	 * polled, backing off to 16 ms when idle; vfio-pci has MSI-X. */
+	pci_kernel_driver(u->name, kdrv, sizeof(kdrv));
+	rx_intr = strcmp(kdrv, "uio_pci_generic") != 0;
+	if (!rx_intr)
+		log_notice("%s: on uio_pci_generic: no RX interrupts, the port is polled "
+			   "(vfio-pci gives it interrupts)", u->name);
+	port_conf_fill(cfg, &info, u->nq, rx_intr, &conf);
 	r = rte_eth_dev_configure(u->port, (uint16_t)u->nq, (uint16_t)u->nq, &conf);
 	if (r < 0) {
 		conf.intr_conf.rxq = 0;	/* a PMD that refuses RX interrupts outright */
@@ -494,8 +535,9 @@ int nb_uplink_open(const struct nb_uplink_cfg *cfg, struct nb_uplink **ret, char
 	intr_fds_find(u);
 	port_taken[u->port] = true;
 	rte_eth_link_get_nowait(u->port, &link);
-	log_info("%s: port %u, %u queue pair(s) for %u worker(s), caps %#x, rx interrupts %s, link %s",
-		 u->name, u->port, u->nq, u->nworkers, u->caps, u->q[0].intr_fd >= 0 ? "yes" : "no",
+	log_info("%s: port %u (%s), %u queue pair(s) for %u worker(s), caps %#x, rx interrupts %s, "
+		 "link %s",
+		 u->name, u->port, u->driver, u->nq, u->nworkers, u->caps, u->q[0].intr_fd >= 0 ? "yes" : "no",
 		 link.link_status ? "up" : "down");
 	*ret = u;
 	return 0;
@@ -701,6 +743,11 @@ void nb_uplink_mac(const struct nb_uplink *u, uint8_t mac[6])
 
 	rte_eth_macaddr_get(u->port, &a);
 	memcpy(mac, a.addr_bytes, RTE_ETHER_ADDR_LEN);
+}
+
+const char *nb_uplink_driver(const struct nb_uplink *u)
+{
+	return u->driver;
 }
 
 const char *nb_uplink_name(const struct nb_uplink *u)

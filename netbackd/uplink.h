@@ -82,6 +82,7 @@ bool nb_uplink_link_up(const struct nb_uplink *u);
 unsigned nb_uplink_mtu(const struct nb_uplink *u);	/* 0 if the device cannot tell */
 void nb_uplink_mac(const struct nb_uplink *u, uint8_t mac[6]);
 const char *nb_uplink_name(const struct nb_uplink *u);	/* the ethdev name */
+const char *nb_uplink_driver(const struct nb_uplink *u);	/* its PMD's name */
 uint16_t nb_uplink_port_id(const struct nb_uplink *u);
 void nb_uplink_stats(const struct nb_uplink *u, struct nb_uplink_stats *st);
 

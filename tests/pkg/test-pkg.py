@@ -10,7 +10,7 @@
   and is installed by meson; every installed program has one;
 - what `meson install` installs, mapped to the package's paths
   (prefix -> /usr, sysconfdir -> /etc, the unit directory ->
-  /lib/systemd/system, manual pages gzipped by dh_compress), is exactly the
+  /lib/systemd/system and its generators beside it, manual pages gzipped by dh_compress), is exactly the
   `meson` lines of tests/pkg/contents.txt, the package's file list that
   tests/pkg/deb-check.sh compares the built .deb against.
 
@@ -73,7 +73,9 @@ def installed_plan():
     unitdir = opts.get("systemdunitdir") or os.path.join(prefix, "lib/systemd/system")
     mandir = absolute(opts["mandir"])
     # Longest first: the unit directory and sysconfdir may lie below prefix.
+    gendir = os.path.join(os.path.dirname(absolute(unitdir).rstrip("/")), "system-generators")
     roots = sorted([(absolute(unitdir), "/lib/systemd/system"),
+                    (gendir, "/lib/systemd/system-generators"),
                     (absolute(opts["sysconfdir"]), "/etc"),
                     (mandir, "/usr/share/man"),
                     (prefix, "/usr")], key=lambda r: -len(r[0]))

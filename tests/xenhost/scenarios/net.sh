@@ -22,13 +22,6 @@ MAC2=00:16:3e:00:00:42
 IP1=10.31.0.1
 IP2=10.31.0.2
 
-# nb_fail MSG: the daemon's own account (unit, journal, --status), then fail.
-nb_fail() {
-	xh_exec dd 'systemctl status --no-pager -l netbackd.service; netbackd --status;
-		journalctl -b -u netbackd.service -o cat --no-pager | tail -n 60' 120
-	xh_fail "$*"
-}
-
 xh_dd_start dd
 # DPDK loads no driver directory that is writable by others, starting with / (eal_common_options.c).
 xh_in dd 'stat -c "%a %U:%G %n" / /usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0 &&
@@ -40,7 +33,7 @@ xh_in dd 'mkdir -p /etc/ddom &&
 	echo "NETBACKD_OPTS=\"--config /etc/ddom/netbackd.conf\"" >/etc/default/netbackd'
 xh_exec dd 'systemctl enable --now netbackd.service && systemctl is-active netbackd.service &&
 	systemctl show -p MainPID,NRestarts,Type,StatusText netbackd.service' 300 ||
-	nb_fail "netbackd did not start"
+	xh_nb_fail "netbackd did not start"
 xh_in dd 'journalctl -b -u netbackd.service -o cat --no-pager'
 
 guest() { # NAME MAC
@@ -61,7 +54,7 @@ vif_connected() { # DOMID
 	xh_wait_xs "$be/state" '^4$' 60 && xh_wait_xs "$fe/state" '^4$' 60 || {
 		xenstore-ls -p "$be"
 		xenstore-ls -p "$fe"
-		nb_fail "vif $1/0 did not reach Connected"
+		xh_nb_fail "vif $1/0 did not reach Connected"
 	}
 }
 xh_net_up g1 $MAC1 $IP1
@@ -74,14 +67,14 @@ xh_log "what netbackd offered (g1's backend):"
 xenstore-ls "$(xenstore-read "/local/domain/$id1/device/vif/0/backend")" |
 	grep -E 'feature|queues|hotplug-status|state'
 
-status=$(xh_exec dd 'netbackd --status') || nb_fail "netbackd --status failed"
+status=$(xh_exec dd 'netbackd --status') || xh_nb_fail "netbackd --status failed"
 echo "$status"
-[ "$(grep -c '^vif .*: Connected' <<<"$status")" = 2 ] || nb_fail "netbackd does not show 2 Connected vifs"
+[ "$(grep -c '^vif .*: Connected' <<<"$status")" = 2 ] || xh_nb_fail "netbackd does not show 2 Connected vifs"
 
 xh_in g1 "ping -c 3 -W 5 $IP2"
 xh_in g2 "ping -c 3 -W 5 $IP1"
 
-# xfer FROM TO TO-ADDRESS MIB PORT TAG: a checksummed transfer, in the background; xfer_check
+# xfer FROM TO TO-ADDRESS MIB PORT TAG: a checksummed transfer, in the background; xh_xfer_check
 # TAG compares what was sent with what arrived. The sender retries its connect until the
 # receiver listens (tcpxfer.py), so nothing waits for the listener here. --cheap: under TCG
 # os.urandom and SHA-256 in Python are slower than the network (measured just below), so the
@@ -97,23 +90,10 @@ xfer() {
 	xh_exec "$1" "python3 /xh/tcpxfer.py send $3 $5 $4 --timeout 120 --cheap" 900 >"$XH_BOOT/$6.cli" 2>&1 &
 	eval "XFER_CLI_$6=\$!"
 }
-xfer_check() { # TAG MIB
-	local s c
-	eval "s=\$XFER_SRV_$1 c=\$XFER_CLI_$1"
-	wait "$c" || { cat "$XH_BOOT/$1.cli"; nb_fail "$1: the sender failed"; }
-	wait "$s" || { cat "$XH_BOOT/$1.srv"; nb_fail "$1: the receiver failed"; }
-	echo "$1 sent:     $(tail -n 1 "$XH_BOOT/$1.cli")"
-	echo "$1 received: $(tail -n 1 "$XH_BOOT/$1.srv")"
-	python3 -c 'import json, sys
-a, b = (json.loads(open(f).read().splitlines()[-1]) for f in sys.argv[1:3])
-n = int(sys.argv[3]) << 20
-sys.exit(0 if a["bytes"] == b["bytes"] == n and a["crc32"] == b["crc32"] else 1)' \
-		"$XH_BOOT/$1.cli" "$XH_BOOT/$1.srv" "$2" || nb_fail "$1: the data differ"
-}
 xfer g1 g2 $IP2 "$MIB" 7001 g1_g2
 xfer g2 g1 $IP1 "$MIB" 7002 g2_g1
-xfer_check g1_g2 "$MIB"
-xfer_check g2_g1 "$MIB"
+xh_xfer_check g1_g2 "$MIB"
+xh_xfer_check g2_g1 "$MIB"
 xh_log "net: $MIB MiB each way at once, checksums equal"
 xh_vif_irqs g1
 xh_vif_irqs g2
@@ -143,30 +123,30 @@ base=$(xh_exec dd "$sent")
 xfer g1 g2 $IP2 "$RMIB" 7003 restart
 xh_exec dd "timeout 240 bash -c 'until [ \"\$($sent)\" -ge $((${base:-0} + (RMIB << 18))) ] 2>/dev/null; do sleep 0.2; done' &&
 	echo g1 has sent \$($sent) bytes through netbackd" 300 ||
-	nb_fail "restart: a quarter of the transfer did not go through netbackd in 240 s"
-xh_kill_unit dd netbackd.service || nb_fail "netbackd was not restarted by systemd"
+	xh_nb_fail "restart: a quarter of the transfer did not go through netbackd in 240 s"
+xh_kill_unit dd netbackd.service || xh_nb_fail "netbackd was not restarted by systemd"
 xh_exec dd "timeout 120 bash -c 'until [ \$(journalctl -b -u netbackd.service -o cat |
 	grep -c \": reattached,\") -ge 2 ]; do sleep 0.2; done'" 180 ||
-	nb_fail "restart: the journal does not show both vifs reattached"
+	xh_nb_fail "restart: the journal does not show both vifs reattached"
 for id in "$id1" "$id2"; do
 	fe=/local/domain/$id/device/vif/0
 	for p in "$fe/state" "$(xenstore-read "$fe/backend")/state"; do
-		[ "$(xenstore-read "$p")" = 4 ] || nb_fail "restart: $p is $(xenstore-read "$p"), not 4"
+		[ "$(xenstore-read "$p")" = 4 ] || xh_nb_fail "restart: $p is $(xenstore-read "$p"), not 4"
 	done
 done
-xfer_check restart "$RMIB"
+xh_xfer_check restart "$RMIB"
 after=$(xh_exec dd "$sent")
 xh_log "restart: the new netbackd carried $after bytes of g1's transfer"
 [ "${after:-0}" -ge $((1 << 20)) ] ||
-	nb_fail "restart: the transfer ended before the kill (the new daemon carried ${after:-0} bytes)"
+	xh_nb_fail "restart: the transfer ended before the kill (the new daemon carried ${after:-0} bytes)"
 xh_in dd 'journalctl -b -u netbackd.service -o cat | grep -E ": (connected|reattached),|EAL:|signal|exit"'
-status=$(xh_exec dd 'netbackd --status') || nb_fail "netbackd --status failed after the restart"
+status=$(xh_exec dd 'netbackd --status') || xh_nb_fail "netbackd --status failed after the restart"
 echo "$status"
 [ "$(grep -c '^vif .*: Connected.* reattaches=1' <<<"$status")" = 2 ] ||
-	nb_fail "restart: netbackd does not show both vifs Connected with reattaches=1"
+	xh_nb_fail "restart: netbackd does not show both vifs Connected with reattaches=1"
 for id in "$id1" "$id2"; do
 	be=$(xenstore-read "/local/domain/$id/device/vif/0/backend")
-	xenstore-read "$be/error" >/dev/null 2>&1 && nb_fail "$be/error: $(xenstore-read "$be/error")"
+	xenstore-read "$be/error" >/dev/null 2>&1 && xh_nb_fail "$be/error: $(xenstore-read "$be/error")"
 done
 xh_vif_irqs g1
 xh_vif_irqs g2
@@ -174,8 +154,8 @@ xh_log "restart: PASS"
 
 # A guest's shutdown closes its vif; the daemon serves on.
 be2=$(xenstore-read "/local/domain/$id2/device/vif/0/backend")
-xh_shutdown g2 120 || nb_fail "g2 did not shut down"
-xh_wait_xs "$be2/state" '^(6|<gone>)$' 60 || nb_fail "g2's vif backend did not close"
+xh_shutdown g2 120 || xh_nb_fail "g2 did not shut down"
+xh_wait_xs "$be2/state" '^(6|<gone>)$' 60 || xh_nb_fail "g2's vif backend did not close"
 xh_in dd 'systemctl is-active netbackd.service && netbackd --status | grep "^vif"'
-xh_shutdown g1 120 || nb_fail "g1 did not shut down"
+xh_shutdown g1 120 || xh_nb_fail "g1 did not shut down"
 xh_log "net: PASS"
