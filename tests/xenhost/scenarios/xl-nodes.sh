@@ -25,6 +25,7 @@ DISKS=(
 VIFS=(
 	'mac=00:16:3e:0a:0b:0c,bridge=xenbr1,backend=dd,rate=10MB/s@20ms,mtu=9000,ip=192.0.2.10'
 	'mac=00:16:3e:0a:0b:0d,backend=dd,script=vif-route,rate=1Mb/s'
+	'mac=00:16:3e:0a:0b:0e,backend=dd,script=vif-ddom,mtu=9000'
 )
 
 xh_dd_start dd
