@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
+# xenhost: nic
 #
 # xenhost scenario net-kernel: netbackd against Linux xen-netback in the same driver domain and
 # the same boot, guest to guest, iperf3 both ways. Two stock guests (2 vCPUs, xen-netfront)

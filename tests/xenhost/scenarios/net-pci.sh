@@ -14,10 +14,14 @@
 # dom0 -> guest; the guest's blkbackd disk verified by fio; netbackd killed with SIGKILL under a
 # transfer to dom0: systemd restarts it, the helper has nothing left to do, the vifs reattach
 # and the transfer completes with its checksum right.
-# Arguments: [MIB (32)]. Runs in dom0 under `xenhost run`.
+# With the argument `pv`, the other path the operator guide gives: a PV driver domain gets the
+# NIC the same way, its kernel's e1000 drives it, and netbackd's uplink is net_af_packet on that
+# interface (no generator drop-in, no hugepages); the same checks.
+# Arguments: [MIB (32)] [hvm|pv (hvm)]. Runs in dom0 under `xenhost run`.
 . "$XH_SRC/tests/xenhost/lib/xh.sh"
 
 MIB=${XH_ARGS[0]:-32}
+MODE=${XH_ARGS[1]:-hvm}
 MAC1=00:16:3e:00:00:51
 MAC2=00:16:3e:00:00:52
 IP0=10.33.0.254
@@ -33,27 +37,45 @@ nic0=$(ls "/sys/bus/pci/devices/$XH_NIC_DOM0/net")
 ip link set dev "$nic0" up && ip addr add "$IP0/24" dev "$nic0" || xh_fail "dom0: $nic0 up"
 ip -br addr show dev "$nic0"
 
-XH_DD_TYPE=hvm XH_DD_PCI=$XH_NIC_PT xh_dd_start dd
-# The NIC as the driver domain sees it: the same device at the address qemu-xen gave it.
+case "$MODE" in
+hvm) scratch=/dev/xvdg ;;
+pv) scratch=/dev/xvdc ;;
+*) xh_fail "mode '$MODE' is neither hvm nor pv" ;;
+esac
+XH_DD_TYPE=$MODE XH_DD_PCI=$XH_NIC_PT xh_dd_start dd
+# The NIC as the driver domain sees it: the same device at the address qemu-xen (HVM) or
+# pcifront (PV) gave it.
 bdf=$(xh_exec dd 'lspci -D -n -d 8086:100e | cut -d" " -f1') || xh_nb_fail "lspci in the driver domain"
 [ -n "$bdf" ] || xh_nb_fail "the driver domain has no e1000"
 xh_in dd "lspci -D -k -s $bdf; ls /dev/xen; grep -i huge /proc/meminfo | head -3"
-xh_in dd "mkdir -p /etc/ddom && printf 'uplink = $bdf\nworkers = 1\n' >/etc/ddom/netbackd.conf &&
+if [ "$MODE" = hvm ]; then
+	up=$bdf drv=net_e1000_em
+	uplink=$bdf
+else
+	# The kernel's e1000 has it (udev loads the module): its interface, up, no address.
+	ifc=$(xh_exec dd "timeout 60 bash -c 'until ls /sys/bus/pci/devices/$bdf/net 2>/dev/null | grep -q .; do
+		sleep 0.2; done' && ls /sys/bus/pci/devices/$bdf/net") || xh_nb_fail "no interface for $bdf"
+	xh_in dd "ip link set dev $ifc up && ip -br link show dev $ifc"
+	up=net_af_packet0 drv=net_af_packet
+	uplink=net_af_packet0,iface=$ifc
+fi
+xh_in dd "mkdir -p /etc/ddom && printf 'uplink = $uplink\nworkers = 1\n' >/etc/ddom/netbackd.conf &&
 	echo 'NETBACKD_OPTS=\"--config /etc/ddom/netbackd.conf\"' >/etc/default/netbackd &&
-	systemctl daemon-reload && systemctl cat netbackd.service | grep -A4 '^# Written by netbackd-generator'"
+	systemctl daemon-reload && { systemctl cat netbackd.service | grep -A8 '^# Written by netbackd-generator' ||
+		echo 'no generated drop-in'; }"
 xh_exec dd 'systemctl enable --now netbackd.service && systemctl is-active netbackd.service' 400 ||
 	xh_nb_fail "netbackd did not start"
-xh_in dd "journalctl -b -u netbackd.service -o cat --no-pager | grep -E 'netbackd-pci|EAL|uplink|port' | head -n 30;
+xh_in dd "journalctl -b -u netbackd.service -o cat --no-pager | grep -E 'netbackd-pci|EAL|uplink|port|net_af_packet' | head -n 30;
 	lspci -D -k -s $bdf | grep 'in use'; grep -i huge /proc/meminfo | head -3"
 # The NIC's link comes up a moment after the port starts (the PMD's link interrupt).
-xh_exec dd "timeout 60 bash -c 'until netbackd --status | grep -q \"^uplink $bdf: link=up \"; do sleep 0.5; done'" 120 ||
+xh_exec dd "timeout 60 bash -c 'until netbackd --status | grep -q \"^uplink $up: link=up \"; do sleep 0.5; done'" 120 ||
 	xh_nb_fail "the uplink's link did not come up"
 status=$(xh_exec dd 'netbackd --status') || xh_nb_fail "netbackd --status failed"
 echo "$status"
-grep -q "^uplink $bdf: link=up .* driver=net_e1000_em" <<<"$status" || xh_nb_fail "the uplink is not up on the e1000 PMD"
+grep -q "^uplink $up: link=up .* driver=$drv\$" <<<"$status" || xh_nb_fail "the uplink is not up on $drv"
 
 # blkbackd beside it: a file-backed disk for g1.
-xh_in dd "mkfs.ext4 -q /dev/xvdg && mkdir -p /srv && mount /dev/xvdg /srv &&
+xh_in dd "mkfs.ext4 -q $scratch && mkdir -p /srv && mount $scratch /srv &&
 	truncate -s 256M /srv/g1.img && systemctl enable --now blkbackd.service &&
 	systemctl is-active blkbackd.service"
 
@@ -119,11 +141,11 @@ netbackd --status | awk -v u="uplink $1:" '$1 " " $2 == u {
 	for (i = 3; i <= NF; i++) if ($i ~ /^tx-bytes=/) { sub(/^tx-bytes=/, "", $i); print $i; exit } }'
 EOS
 xh_in dd "echo $(base64 -w0 "$XH_BOOT/nb-uptx") | base64 -d >/usr/local/bin/nb-uptx &&
-	chmod 755 /usr/local/bin/nb-uptx && nb-uptx $bdf"
-base=$(xh_exec dd "nb-uptx $bdf")
+	chmod 755 /usr/local/bin/nb-uptx && nb-uptx $up"
+base=$(xh_exec dd "nb-uptx $up")
 xfer_dom0 restart 128 7103 out
 # The kill once a quarter of it went out of the NIC.
-xh_exec dd "timeout 240 bash -c 'until [ \"\$(nb-uptx $bdf)\" -ge $((${base:-0} + (32 << 20))) ] 2>/dev/null; do sleep 0.2; done'" 300 ||
+xh_exec dd "timeout 240 bash -c 'until [ \"\$(nb-uptx $up)\" -ge $((${base:-0} + (32 << 20))) ] 2>/dev/null; do sleep 0.2; done'" 300 ||
 	xh_nb_fail "restart: a quarter of the transfer did not go out of the NIC in 240 s"
 xh_kill_unit dd netbackd.service || xh_nb_fail "netbackd was not restarted by systemd"
 xh_exec dd "timeout 120 bash -c 'until [ \$(journalctl -b -u netbackd.service -o cat |

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
+# xenhost: nic
 #
 # xenhost scenario 5a, net: netbackd (the shipped build, installed from the build tree, its
 # config in /etc/ddom/netbackd.conf, `systemctl enable --now`) in the systemd driver domain
