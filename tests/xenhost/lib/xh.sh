@@ -360,3 +360,14 @@ n = int(sys.argv[3]) << 20
 sys.exit(0 if a["bytes"] == b["bytes"] == n and a["crc32"] == b["crc32"] else 1)' \
 		"$XH_BOOT/$1.cli" "$XH_BOOT/$1.srv" "$2" || xh_nb_fail "$1: the data differ"
 }
+
+# xh_vif_connected NAME [DEVID]: that vif of guest NAME (default: its newest) has its frontend
+# and backend at Connected (4), bounded; xh_nb_fail otherwise.
+xh_vif_connected() {
+	local id dev=${2:-} fe
+	id=$(xh_domid "$1") || xh_fail "no domain $1"
+	[ -n "$dev" ] || dev=$(xenstore-list "/local/domain/$id/device/vif" | sort -n | tail -n 1)
+	fe=/local/domain/$id/device/vif/$dev
+	xh_wait_xs "$fe/state" '^4$' 120 && xh_wait_xs "$(xenstore-read "$fe/backend")/state" '^4$' 60 ||
+		xh_nb_fail "$1's vif $dev did not connect"
+}

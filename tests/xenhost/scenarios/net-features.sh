@@ -41,13 +41,6 @@ EOC
 XH_GUEST_MEM=256 XH_GUEST_CFG_EXTRA=$XH_BOOT/g1-vif.cfg xh_guest_start g1 2
 XH_GUEST_CFG_EXTRA=$XH_BOOT/g2-vif.cfg xh_guest_start g2 2
 
-# connected NAME DEVID: that vif's frontend and backend at 4 (bounded).
-connected() {
-	local fe
-	fe=/local/domain/$(xh_domid "$1")/device/vif/$2
-	xh_wait_xs "$fe/state" '^4$' 120 && xh_wait_xs "$(xenstore-read "$fe/backend")/state" '^4$' 60 ||
-		xh_nb_fail "$1's vif $2 did not connect"
-}
 # dev MAC: a shell fragment setting $dev to the guest's interface with that MAC.
 dev() { echo "dev=\$(ip -o link | awk -F': ' 'index(tolower(\$0), \"$1\") { print \$2; exit }')"; }
 # vifstat NAME DEVID FIELD: that counter of the vif in netbackd's --status.
@@ -58,8 +51,8 @@ vifstat() {
 
 xh_net_up g1 $MAC1 $IP1
 xh_net_up g2 $MAC2 $IP2
-connected g1 0
-connected g2 0
+xh_vif_connected g1 0
+xh_vif_connected g2 0
 
 # ---- multi-queue
 status=$(xh_exec dd 'netbackd --status') || xh_nb_fail "netbackd --status"
@@ -123,7 +116,7 @@ n=$(xh_exec dd 'netbackd --status | grep -c "^vif .*: Connected"')
 timeout 120 xl network-attach g2 backend=dd script=vif-ddom mac=$MAC3 ||
 	xh_nb_fail "xl network-attach g2"
 devid=$(xenstore-list "/local/domain/$(xh_domid g2)/device/vif" | tail -n 1)
-connected g2 "$devid"
+xh_vif_connected g2 "$devid"
 xh_net_up g2 $MAC3 $IP3
 xh_in g1 "ping -c 3 -W 5 $IP3"
 xh_log "network-detach/attach: g2's new vif $devid carries traffic"
@@ -138,7 +131,7 @@ xh_log "xl restore"
 timeout 300 xl restore /tmp/g1.save || xh_nb_fail "xl restore"
 rm -f /tmp/g1.save
 [ "$(xh_domid g1)" != "$old" ] || xh_nb_fail "the restored g1 has its old domain id"
-connected g1 0
+xh_vif_connected g1 0
 xh_in g1 "ping -c 3 -W 10 $IP3" 120
 xfer g1 g2 $IP3 "$MIB" 7202 restored
 xh_xfer_check restored "$MIB"

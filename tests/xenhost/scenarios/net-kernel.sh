@@ -25,18 +25,7 @@ for g in g1:$MAC1 g2:$MAC2; do
 	EOC
 	XH_GUEST_CFG_EXTRA=$XH_BOOT/${g%%:*}-vif.cfg xh_guest_start "${g%%:*}" 2
 done
-id1=$(xh_domid g1)
-id2=$(xh_domid g2)
 
-# connected DOMID: its one vif's backend and frontend at 4 (bounded).
-connected() {
-	local fe dev
-	dev=$(xenstore-list "/local/domain/$1/device/vif" | tail -n 1)
-	fe=/local/domain/$1/device/vif/$dev
-	xh_wait_xs "$fe/state" '^4$' 120 &&
-		xh_wait_xs "$(xenstore-read "$fe/backend")/state" '^4$' 60 ||
-		xh_fail "domain $1's vif $dev did not connect"
-}
 # measure LABEL: iperf3 both ways; sets R_LABEL_12 and R_LABEL_21 (Mbit/s).
 measure() {
 	xh_iperf_server g2
@@ -50,8 +39,8 @@ measure() {
 
 xh_net_up g1 $MAC1 $IP1
 xh_net_up g2 $MAC2 $IP2
-connected "$id1"
-connected "$id2"
+xh_vif_connected g1
+xh_vif_connected g2
 xh_in g1 "ping -c 2 -W 10 $IP2"
 measure netbackd
 xh_in dd 'netbackd --status | grep -E "^(vif|worker|mbufs)"'
@@ -67,8 +56,8 @@ spec1=$(xh_vif_spec dd $MAC1 bridge=xenbr0)
 spec2=$(xh_vif_spec dd $MAC2 bridge=xenbr0)
 timeout 120 xl network-attach g1 ${spec1//,/ } || xh_fail "xl network-attach g1 $spec1"
 timeout 120 xl network-attach g2 ${spec2//,/ } || xh_fail "xl network-attach g2 $spec2"
-connected "$id1"
-connected "$id2"
+xh_vif_connected g1
+xh_vif_connected g2
 xh_net_up g1 $MAC1 $IP1
 xh_net_up g2 $MAC2 $IP2
 xh_in g1 "ping -c 2 -W 10 $IP2"

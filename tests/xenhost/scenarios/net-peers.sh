@@ -41,13 +41,6 @@ for g in g1:$MAC1 g2:$MAC2; do
 	EOC
 	XH_GUEST_CFG_EXTRA=$XH_BOOT/${g%%:*}-vif.cfg xh_guest_start "${g%%:*}" 2
 done
-connected() { # NAME: its last vif connected (bounded)
-	local fe dev
-	dev=$(xenstore-list "/local/domain/$(xh_domid "$1")/device/vif" | tail -n 1)
-	fe=/local/domain/$(xh_domid "$1")/device/vif/$dev
-	xh_wait_xs "$fe/state" '^4$' 120 && xh_wait_xs "$(xenstore-read "$fe/backend")/state" '^4$' 60 ||
-		xh_nb_fail "$1's vif $dev did not connect"
-}
 
 # ddcpu: the driver domain's busy jiffies (all but idle and iowait) since its boot.
 ddcpu() { xh_exec dd "awk '/^cpu / { print \$2 + \$3 + \$4 + \$7 + \$8 + \$9 }' /proc/stat"; }
@@ -74,8 +67,8 @@ measure() {
 
 xh_net_up g1 $MAC1 $IP1
 xh_net_up g2 $MAC2 $IP2
-connected g1
-connected g2
+xh_vif_connected g1
+xh_vif_connected g2
 xh_in g1 "ping -c 2 -W 10 $IP0 && ping -c 2 -W 10 $IP2"
 measure netbackd
 xh_in dd 'netbackd --status | grep -E "^(uplink|worker|mbufs)"'
@@ -97,8 +90,8 @@ for g in g1:$MAC1 g2:$MAC2; do
 	# xl network-attach takes the spec's keys as separate words.
 	timeout 120 xl network-attach "${g%%:*}" ${spec//,/ } || xh_fail "xl network-attach ${g%%:*} $spec"
 done
-connected g1
-connected g2
+xh_vif_connected g1
+xh_vif_connected g2
 xh_net_up g1 $MAC1 $IP1
 xh_net_up g2 $MAC2 $IP2
 xh_in g1 "ping -c 2 -W 10 $IP0 && ping -c 2 -W 10 $IP2"
