@@ -192,7 +192,7 @@ const char *nb_config_usage(void)
 	       "      --poll-us N              busy-poll this long (microseconds) before sleeping,\n"
 	       "                               0..10000 (" NB_STR(NB_POLL_US_DEFAULT) ")\n"
 	       "      --mbufs N                packet buffers shared by all ports (16384)\n"
-	       "      --mem-mb N               EAL memory in MiB without hugepages (256)\n"
+	       "      --mem-mb N               EAL memory in MiB, hugepages or not (256)\n"
 	       "      --mac-table-size N       MAC table entries (4096)\n"
 	       "      --mac-age S              seconds before a learned MAC is forgotten (300)\n"
 	       "      --rx-backlog N           packets queued for one guest queue, a power of\n"
