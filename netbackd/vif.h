@@ -46,6 +46,25 @@ struct rte_mempool;
  * survive a crash of the daemon (workers and the loop thread write it in
  * place). Plain data, no pointers.
  */
+/*
+ * The ring slots one queue's last pass took, copied here before the first
+ * of them took a response. A response is written over its request (netif.h
+ * declares each ring slot a union of the two), and only becomes the
+ * guest's at the next RING_PUSH_RESPONSES: a daemon killed between the two
+ * leaves slots that are neither. A restarted daemon that finds the ring's
+ * rsp_prod still at `start` writes these requests back before it serves
+ * the ring again (vifq.c resume_*). `n` is 0 while the copy is written.
+ */
+#define NB_JOURNAL_SLOTS 256	/* __CONST_RING_SIZE(netif_tx or netif_rx, 4096) */
+struct nb_ring_journal_tx {
+	uint32_t start, n;
+	union netif_tx_sring_entry e[NB_JOURNAL_SLOTS];
+};
+struct nb_ring_journal_rx {
+	uint32_t start, n;
+	union netif_rx_sring_entry e[NB_JOURNAL_SLOTS];
+};
+
 struct nb_vif_persist {
 	/* Every format version starts with these two (an upgrade in place). */
 	uint64_t magic;			/* NB_VIF_STATE_MAGIC */
@@ -56,9 +75,13 @@ struct nb_vif_persist {
 	uint32_t ctrl_ref, ctrl_port;
 	struct nb_hash hash;
 	struct nb_mcast mcast;
+	struct nb_ring_journal_tx txj[NB_MAX_QUEUES_CAP];
+	struct nb_ring_journal_rx rxj[NB_MAX_QUEUES_CAP];
 };
 #define NB_VIF_STATE_MAGIC 0x31464956424e4444ull	/* "DDNBVIF1" */
-#define NB_VIF_STATE_VERSION 1
+/* 2: the ring journals (version 1 had none, and lost requests its death
+ * left half-answered). */
+#define NB_VIF_STATE_VERSION 2
 
 /* What the workers read about a vif (set before its queues start). */
 struct nb_vif {

@@ -131,6 +131,7 @@ const char *const vq_cnt_names[VQ_CNT__MAX] = {
 	[VQ_CNT_NOTIFY] = "notify",
 	[VQ_CNT_BATCHES] = "batches",
 	[VQ_CNT_REPLAYED] = "replayed",
+	[VQ_CNT_RESTORED] = "restored",
 };
 
 static inline void cnt_add(struct vifq *q, int i, uint64_t n)
@@ -403,6 +404,27 @@ static bool tx_finish_frame(struct vifq *q, const struct nb_tx_pkt *p, struct tx
 	return true;
 }
 
+/* Orders our stores into the state file against a death of the process
+ * (the file is read only by a later incarnation of us: program order is all
+ * that matters, as for a signal handler; qstate.h in blkbackd). */
+#define JOURNAL_ORDER() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+
+/* The `used` requests of this pass (private copies in q->slots) into the
+ * journal, before any of their slots takes a response (vif.h). */
+static void journal_tx(struct vifq *q, unsigned used)
+{
+	struct nb_ring_journal_tx *j = &q->vif->st->txj[q->cfg.idx];
+
+	j->n = 0;
+	JOURNAL_ORDER();
+	j->start = q->tx.req_cons;
+	for (unsigned i = 0; i < used && i < NB_JOURNAL_SLOTS; i++)
+		j->e[i].req = q->slots[i].req;
+	JOURNAL_ORDER();
+	j->n = used;
+	JOURNAL_ORDER();
+}
+
 /* Answers the packet's slots in ring order (only id and status written). */
 static void tx_respond(struct vifq *q, const struct nb_tx_pkt *p, int16_t status)
 {
@@ -442,6 +464,8 @@ static unsigned tx_pass(struct vifq *q)
 		return 0;
 	}
 	tx_copy(q, nseg);
+	if (npkt)
+		journal_tx(q, used);
 	for (unsigned i = 0; i < npkt; i++) {
 		struct tx_state *ts = &q->txs[i];
 		int16_t status = NETIF_RSP_ERROR;
@@ -649,6 +673,7 @@ static unsigned rx_need(struct vifq *q, struct rte_mbuf *m, struct rx_state *rs)
 
 static unsigned rx_pass(struct vifq *q)
 {
+	struct nb_ring_journal_rx *rxj;
 	unsigned npkt = 0, taken = 0;
 	uint16_t nseg = 0;
 	RING_IDX prod;
@@ -664,6 +689,10 @@ static unsigned rx_pass(struct vifq *q)
 		mark_broken(q, "the RX producer index is more than a ring ahead");
 		return 0;
 	}
+	rxj = &q->vif->st->rxj[q->cfg.idx];
+	rxj->n = 0;
+	JOURNAL_ORDER();
+	rxj->start = q->rx.req_cons;
 	while (taken < q->rx_np && npkt < RX_BATCH && nseg + RX_PKT_SEGS_MAX <= RX_SEGS) {
 		struct rte_mbuf *m = q->rx_pend[taken];
 		struct rx_state *rs = &q->rxs[npkt];
@@ -682,8 +711,10 @@ static unsigned rx_pass(struct vifq *q)
 		rs->m = m;
 		rs->first = q->rx.req_cons;
 		rs->nslots = (uint16_t)(need - extras);
-		for (unsigned k = 0; k < need; k++)
+		for (unsigned k = 0; k < need; k++) {
 			RING_COPY_REQUEST(&q->rx, q->rx.req_cons + k, &all[k]);
+			rxj->e[(q->rx.req_cons + k - rxj->start) % NB_JOURNAL_SLOTS].req = all[k];
+		}
 		/* The extras' requests (after the first) give their slots, not buffers. */
 		for (unsigned k = 0; k < need; k++) {
 			if (k >= 1 && k <= extras)
@@ -697,6 +728,9 @@ static unsigned rx_pass(struct vifq *q)
 		taken++;
 		npkt++;
 	}
+	JOURNAL_ORDER();
+	rxj->n = q->rx.req_cons - rxj->start;
+	JOURNAL_ORDER();
 	if (npkt) {
 		struct nb_capture *cap = atomic_load_explicit(&q->vif->cap, memory_order_acquire);
 
@@ -813,26 +847,58 @@ static int bind_port(struct vifq *q, evtchn_port_t remote)
  * visibly answered (vifq.h). The indices come from the shared page, so
  * they are checked like any frontend value.
  */
+/*
+ * The slots the dead daemon's last pass took may hold its responses
+ * already, over the requests, without the guest told (rsp_prod not yet
+ * moved): the journal has the requests as they were; they go back into the
+ * ring before it is served again. A journal whose pass was pushed, or that
+ * was being written (n == 0, no response written yet), has nothing to give.
+ * Returns the slots written back.
+ */
+static unsigned resume_journal(uint32_t start, uint32_t n, RING_IDX rsp, RING_IDX req,
+			       unsigned ring_size)
+{
+	if (n == 0 || n > NB_JOURNAL_SLOTS || n > ring_size || start != rsp)
+		return 0;
+	if ((RING_IDX)(req - rsp) < n)	/* the journal claims slots the guest never posted */
+		return 0;
+	return n;
+}
+
 static int resume_tx(struct vifq *q)
 {
+	struct nb_ring_journal_tx *j = &q->vif->st->txj[q->cfg.idx];
 	RING_IDX rsp = RING_READ_ONCE(q->tx.sring->rsp_prod);
 	RING_IDX req = RING_READ_ONCE(q->tx.sring->req_prod);
+	unsigned n;
 
 	if ((RING_IDX)(req - rsp) > RING_SIZE(&q->tx))
 		return -EBADMSG;
 	BACK_RING_ATTACH(&q->tx, q->tx.sring, rsp, XEN_PAGE_SIZE);
+	n = resume_journal(j->start, j->n, rsp, req, RING_SIZE(&q->tx));
+	for (unsigned i = 0; i < n; i++)
+		*RING_GET_REQUEST(&q->tx, rsp + i) = j->e[i].req;
+	if (n)
+		cnt_add(q, VQ_CNT_RESTORED, n);
 	cnt_add(q, VQ_CNT_REPLAYED, req - rsp);
 	return 0;
 }
 
 static int resume_rx(struct vifq *q)
 {
+	struct nb_ring_journal_rx *j = &q->vif->st->rxj[q->cfg.idx];
 	RING_IDX rsp = RING_READ_ONCE(q->rx.sring->rsp_prod);
 	RING_IDX req = RING_READ_ONCE(q->rx.sring->req_prod);
+	unsigned n;
 
 	if ((RING_IDX)(req - rsp) > RING_SIZE(&q->rx))
 		return -EBADMSG;
 	BACK_RING_ATTACH(&q->rx, q->rx.sring, rsp, XEN_PAGE_SIZE);
+	n = resume_journal(j->start, j->n, rsp, req, RING_SIZE(&q->rx));
+	for (unsigned i = 0; i < n; i++)
+		*RING_GET_REQUEST(&q->rx, rsp + i) = j->e[i].req;
+	if (n)
+		cnt_add(q, VQ_CNT_RESTORED, n);
 	return 0;
 }
 

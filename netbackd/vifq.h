@@ -83,6 +83,7 @@ enum {
 	VQ_CNT_NOTIFY,		/* notifications sent to the guest */
 	VQ_CNT_BATCHES,		/* passes that answered at least one request */
 	VQ_CNT_REPLAYED,	/* TX requests served again after a restart */
+	VQ_CNT_RESTORED,	/* ring slots written back from the journal at a reattach */
 	VQ_CNT__MAX
 };
 extern const char *const vq_cnt_names[VQ_CNT__MAX];
