@@ -384,17 +384,34 @@ void nb_ctrl_handle(struct nb_hash *h, unsigned nqueues, const struct xen_netif_
 }
 
 /* One pass over the requests up to the snapshot `prod`, within budget. */
+/* Orders our stores into the state file against our own death (vif.h). */
+#define JOURNAL_ORDER() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+
 static unsigned ctrl_pass(xen_netif_ctrl_back_ring_t *r, RING_IDX prod, struct nb_hash *h,
-			  unsigned nqueues, nb_ctrl_copy_fn copy, void *opaque, unsigned budget)
+			  unsigned nqueues, nb_ctrl_copy_fn copy, void *opaque, unsigned budget,
+			  struct nb_ctrl_journal *j)
 {
 	unsigned done = 0;
 
-	while (r->req_cons != prod && done < budget && !RING_BACK_CONS_FULL(r, r->req_cons)) {
+	if (j) {
+		j->n = 0;
+		JOURNAL_ORDER();
+		j->start = r->req_cons;
+		JOURNAL_ORDER();
+	}
+	while (r->req_cons != prod && done < budget && !RING_BACK_CONS_FULL(r, r->req_cons) &&
+	       (!j || j->n < NB_CTRL_JOURNAL_SLOTS)) {
 		struct xen_netif_ctrl_request req;
 		struct xen_netif_ctrl_response rsp;
 
 		RING_COPY_REQUEST(r, r->req_cons, &req);
 		r->req_cons++;
+		if (j) {
+			j->e[j->n].req = req;
+			JOURNAL_ORDER();
+			j->n++;
+			JOURNAL_ORDER();
+		}
 		nb_ctrl_handle(h, nqueues, &req, &rsp, copy, opaque);
 		/* Field by field: only what the response defines reaches the
 		 * shared slot. */
@@ -408,8 +425,22 @@ static unsigned ctrl_pass(xen_netif_ctrl_back_ring_t *r, RING_IDX prod, struct n
 	return done;
 }
 
+unsigned nb_ctrl_journal_restore(xen_netif_ctrl_back_ring_t *r, const struct nb_ctrl_journal *j)
+{
+	RING_IDX rsp = r->rsp_prod_pvt, req = RING_READ_ONCE(r->sring->req_prod);
+	unsigned n = j->n;
+
+	if (n == 0 || n > NB_CTRL_JOURNAL_SLOTS || n > RING_SIZE(r) || j->start != rsp ||
+	    (RING_IDX)(req - rsp) < n)
+		return 0;
+	for (unsigned i = 0; i < n; i++)
+		*RING_GET_REQUEST(r, rsp + i) = j->e[i].req;
+	return n;
+}
+
 int nb_ctrl_ring_process(xen_netif_ctrl_back_ring_t *r, struct nb_hash *h, unsigned nqueues,
-			 nb_ctrl_copy_fn copy, void *opaque, unsigned budget, bool *ret_notify)
+			 nb_ctrl_copy_fn copy, void *opaque, unsigned budget, bool *ret_notify,
+			 struct nb_ctrl_journal *j)
 {
 	unsigned handled = 0;
 	RING_IDX prod;
@@ -419,7 +450,7 @@ int nb_ctrl_ring_process(xen_netif_ctrl_back_ring_t *r, struct nb_hash *h, unsig
 	for (;;) {
 		if (RING_BACK_PENDING(r, &prod) < 0)
 			return -EPROTO;
-		handled += ctrl_pass(r, prod, h, nqueues, copy, opaque, budget - handled);
+		handled += ctrl_pass(r, prod, h, nqueues, copy, opaque, budget - handled, j);
 		RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(r, notify);
 		if (notify)
 			*ret_notify = true;

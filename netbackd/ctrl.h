@@ -138,8 +138,27 @@ void nb_ctrl_handle(struct nb_hash *h, unsigned nqueues, const struct xen_netif_
  * caller calls again. -EPROTO when the frontend's producer is impossible
  * (more than a ring ahead): close the vif. *ret_notify is valid either way.
  */
+/*
+ * The control requests of the last pass, each copied before its slot took
+ * its response (a response is written over its request; the guest sees it
+ * only at the push). In the vif's state file, so that a restarted daemon
+ * can write back what its predecessor's death left half-answered
+ * (nb_ctrl_journal_restore). `n` counts the copies made.
+ */
+#define NB_CTRL_JOURNAL_SLOTS 128	/* __CONST_RING_SIZE(xen_netif_ctrl, 4096) */
+struct nb_ctrl_journal {
+	uint32_t start, n;
+	union xen_netif_ctrl_sring_entry e[NB_CTRL_JOURNAL_SLOTS];
+};
+
 int nb_ctrl_ring_process(xen_netif_ctrl_back_ring_t *r, struct nb_hash *h, unsigned nqueues,
-			 nb_ctrl_copy_fn copy, void *opaque, unsigned budget, bool *ret_notify);
+			 nb_ctrl_copy_fn copy, void *opaque, unsigned budget, bool *ret_notify,
+			 struct nb_ctrl_journal *j);	/* j may be NULL */
+
+/* At a reattach, with r attached at the ring's rsp_prod: writes the
+ * journal's requests back into their slots if their responses were never
+ * pushed. Returns the slots written back. */
+unsigned nb_ctrl_journal_restore(xen_netif_ctrl_back_ring_t *r, const struct nb_ctrl_journal *j);
 
 /*
  * The hash state as a versioned, checksummed blob for the restart state

@@ -551,7 +551,7 @@ static void ctrl_serve(struct vif *v)
 {
 	bool ntfy = false;
 	int r = nb_ctrl_ring_process(&v->ctrl, &v->v.st->hash, v->v.nqueues, ctrl_copy, v,
-				     CTRL_BUDGET, &ntfy);
+				     CTRL_BUDGET, &ntfy, &v->v.st->ctrlj);
 
 	if (r < 0) {
 		xb_dev_fatal(v->dev, r, "the control ring's producer index is impossible");
@@ -624,6 +624,9 @@ static int ctrl_start(struct xb_device *d, struct vif *v, bool reattach)
 		RING_IDX rsp = RING_READ_ONCE(v->ctrl.sring->rsp_prod);
 
 		BACK_RING_ATTACH(&v->ctrl, v->ctrl.sring, rsp, XEN_PAGE_SIZE);
+		if (nb_ctrl_journal_restore(&v->ctrl, &v->v.st->ctrlj))
+			log_notice("%s: control requests left half-answered by the last "
+				   "daemon written back", v->v.name);
 	}
 	r = ops->evtchn_bind_interdomain(v->ctx->ev, v->v.domid, (evtchn_port_t)port);
 	if (r < 0)

@@ -77,6 +77,7 @@ struct nb_vif_persist {
 	struct nb_mcast mcast;
 	struct nb_ring_journal_tx txj[NB_MAX_QUEUES_CAP];
 	struct nb_ring_journal_rx rxj[NB_MAX_QUEUES_CAP];
+	struct nb_ctrl_journal ctrlj;
 };
 #define NB_VIF_STATE_MAGIC 0x31464956424e4444ull	/* "DDNBVIF1" */
 /* 2: the ring journals (version 1 had none, and lost requests its death

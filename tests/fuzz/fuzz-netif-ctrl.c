@@ -151,7 +151,7 @@ static void run_ring(struct nb_hash *h, unsigned nq, const uint8_t *p, size_t nr
 	if (mode & 2)
 		memcpy(&pg.s.req_prod, prod_bytes, sizeof(pg.s.req_prod));
 	fail_mask = 0;
-	n = nb_ctrl_ring_process(&back, h, nq, copy, NULL, budget, &notify);
+	n = nb_ctrl_ring_process(&back, h, nq, copy, NULL, budget, &notify, NULL);
 	promise(n == -EPROTO || (n >= 0 && (unsigned)n <= budget));
 	promise(back.rsp_prod_pvt == back.req_cons && pg.s.rsp_prod == back.rsp_prod_pvt);
 	promise((RING_IDX)(back.req_cons - start) <= RING_SIZE(&back));

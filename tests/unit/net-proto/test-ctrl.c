@@ -626,7 +626,7 @@ static void push_req(uint16_t id, uint16_t type, uint32_t d0, uint32_t d1, uint3
 
 static int process(unsigned budget, bool *notify)
 {
-	return nb_ctrl_ring_process(&back, &rh, 4, fake_copy, NULL, budget, notify);
+	return nb_ctrl_ring_process(&back, &rh, 4, fake_copy, NULL, budget, notify, NULL);
 }
 
 static void test_ring_basic(void)
@@ -675,6 +675,51 @@ static void test_ring_budget(void)
 	CHECK(process(0, &notify) == 0);
 	for (i = 0; i < 10; i++)
 		CHECK(RING_GET_RESPONSE(&front, i)->id == i && RING_GET_RESPONSE(&front, i)->data == 128);
+}
+
+/* A daemon killed after writing responses over its requests but before
+ * pushing them: the slots hold neither. The journal has the requests; a
+ * successor attached at the ring's rsp_prod writes them back and answers
+ * them as the first would have. One pushed, or with nothing journaled,
+ * gives nothing back. */
+static void test_ring_journal(void)
+{
+	static struct nb_ctrl_journal j;
+	struct xen_netif_ctrl_request want[3];
+	bool notify;
+
+	ring_reset();
+	memset(&j, 0, sizeof(j));
+	push_req(7, XEN_NETIF_CTRL_TYPE_GET_HASH_MAPPING_SIZE, 0, 0, 0x11111111);
+	push_req(8, XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING_SIZE, 16, 0, 0x22222222);
+	push_req(9, XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS, 0, 0, 0x33333333);
+	for (unsigned i = 0; i < 3; i++)
+		want[i] = *RING_GET_REQUEST(&front, i);
+	ring_page.s.req_prod = front.req_prod_pvt;
+	CHECK(nb_ctrl_ring_process(&back, &rh, 4, fake_copy, NULL, 64, &notify, &j) == 3);
+	CHECK(j.start == 0 && j.n == 3);
+	/* The responses are in the slots; the push "never happened". */
+	CHECK(RING_GET_REQUEST(&front, 1)->type == XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING_SIZE &&
+	      RING_GET_REQUEST(&front, 1)->data[0] != 16);
+	ring_page.s.rsp_prod = 0;
+	BACK_RING_ATTACH(&back, &ring_page.s, 0, 4096);
+	nb_hash_init(&rh);
+	CHECK(nb_ctrl_journal_restore(&back, &j) == 3);
+	for (unsigned i = 0; i < 3; i++)
+		CHECK(memcmp(RING_GET_REQUEST(&front, i), &want[i], sizeof(want[i])) == 0);
+	CHECK(nb_ctrl_ring_process(&back, &rh, 4, fake_copy, NULL, 64, &notify, &j) == 3);
+	CHECK(ring_page.s.rsp_prod == 3);
+	CHECK(RING_GET_RESPONSE(&front, 0)->id == 7 && RING_GET_RESPONSE(&front, 0)->data == 128);
+	CHECK(RING_GET_RESPONSE(&front, 1)->id == 8 && RING_GET_RESPONSE(&front, 1)->status == 0);
+	CHECK(RING_GET_RESPONSE(&front, 2)->id == 9);
+	/* Pushed: the journal's start is behind rsp_prod, nothing written back. */
+	BACK_RING_ATTACH(&back, &ring_page.s, ring_page.s.rsp_prod, 4096);
+	CHECK(nb_ctrl_journal_restore(&back, &j) == 0);
+	CHECK(RING_GET_RESPONSE(&front, 0)->id == 7);
+	/* A journal claiming more than the guest posted gives nothing back. */
+	j.start = 3;
+	j.n = 2;
+	CHECK(nb_ctrl_journal_restore(&back, &j) == 0);
 }
 
 static void test_ring_hostile(void)
@@ -873,6 +918,7 @@ int main(void)
 	tap_run("/ctrl/unsupported", test_ctrl_unsupported);
 	tap_run("/ctrl/ring-basic", test_ring_basic);
 	tap_run("/ctrl/ring-budget", test_ring_budget);
+	tap_run("/ctrl/ring-journal", test_ring_journal);
 	tap_run("/ctrl/ring-hostile", test_ring_hostile);
 	tap_run("/ctrl/ring-copy-once", test_ring_copy_once);
 	tap_run("/ctrl/ring-notify", test_ring_notify);
