@@ -152,7 +152,8 @@ xh_exec dd "timeout 120 bash -c 'until [ \$(journalctl -b -u netbackd.service -o
 	grep -c \": reattached,\") -ge 2 ]; do sleep 0.2; done'" 180 ||
 	xh_nb_fail "restart: the journal does not show both vifs reattached"
 xh_xfer_check restart 128
-xh_in dd 'journalctl -b -u netbackd.service -o cat | grep -E "netbackd-pci|reattached|signal" | tail -n 12'
+xh_in dd 'journalctl -b -u netbackd.service -o cat | grep -E "netbackd-pci|reattached|signal" | tail -n 12;
+	netbackd --status | grep -o -E "^vif [0-9/]+|replayed=[0-9]+|restored=[0-9]+" | paste -sd " "'
 xh_in g1 "ping -c 2 -W 5 $IP0"
 xh_shutdown g2 120 || xh_nb_fail "g2 did not shut down"
 xh_shutdown g1 120 || xh_nb_fail "g1 did not shut down"
