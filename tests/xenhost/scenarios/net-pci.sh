@@ -59,10 +59,14 @@ else
 	up=net_af_packet0 drv=net_af_packet
 	uplink=net_af_packet0,iface=$ifc
 fi
-xh_in dd "mkdir -p /etc/ddom && printf 'uplink = $uplink\nworkers = 1\n' >/etc/ddom/netbackd.conf &&
-	echo 'NETBACKD_OPTS=\"--config /etc/ddom/netbackd.conf\"' >/etc/default/netbackd &&
-	systemctl daemon-reload && { systemctl cat netbackd.service | grep -A8 '^# Written by netbackd-generator' ||
-		echo 'no generated drop-in'; }"
+# The operator guide's steps, word for word: its section 7 (Install, from source: the example
+# files), then "A passed-through NIC" (the uplink line, daemon-reload, enable --now).
+xh_in dd "mkdir -p /etc/ddom && cp /usr/share/doc/ddom/netbackd.default /etc/default/netbackd &&
+	cp /usr/share/doc/ddom/netbackd.conf.example /etc/ddom/netbackd.conf"
+xh_in dd "lspci -D -nn | grep -i ethernet"
+xh_in dd "echo 'uplink = $uplink' >> /etc/ddom/netbackd.conf"
+xh_in dd "systemctl daemon-reload && { systemctl cat netbackd.service | grep -A8 '^# Written by netbackd-generator' ||
+	echo 'no generated drop-in'; }"
 xh_exec dd 'systemctl enable --now netbackd.service && systemctl is-active netbackd.service' 400 ||
 	xh_nb_fail "netbackd did not start"
 xh_in dd "journalctl -b -u netbackd.service -o cat --no-pager | grep -E 'netbackd-pci|EAL|uplink|port|net_af_packet' | head -n 30;
