@@ -12,10 +12,13 @@
 # dom0 received them, and the driver domain's CPU time per such frame (its /proc/stat over that
 # run). Prints a table with netbackd / xen-netback ratios; fails only when a backend cannot
 # carry traffic at all.
-# Arguments: [SECONDS (10)]. Runs in dom0 under `xenhost run`.
+# With `pv`: a PV driver domain, where the NIC stays with the kernel's e1000 for both halves and
+# netbackd's uplink is net_af_packet on it (the operator guide's PV path).
+# Arguments: [SECONDS (10)] [hvm|pv (hvm)]. Runs in dom0 under `xenhost run`.
 . "$XH_SRC/tests/xenhost/lib/xh.sh"
 
 SECS=${XH_ARGS[0]:-10}
+MODE=${XH_ARGS[1]:-hvm}
 MAC1=00:16:3e:00:00:71
 MAC2=00:16:3e:00:00:72
 IP0=10.35.0.254
@@ -27,13 +30,21 @@ nic0=$(ls "/sys/bus/pci/devices/$XH_NIC_DOM0/net")
 ip link set dev "$nic0" up && ip addr add "$IP0/24" dev "$nic0" || xh_fail "dom0: $nic0 up"
 iperf3 -s -D || xh_fail "iperf3 server in dom0"
 
-XH_DD_TYPE=hvm XH_DD_PCI=$XH_NIC_PT xh_dd_start dd
+XH_DD_TYPE=$MODE XH_DD_PCI=$XH_NIC_PT xh_dd_start dd
 bdf=$(xh_exec dd 'lspci -D -n -d 8086:100e | cut -d" " -f1') || xh_nb_fail "lspci in the driver domain"
-xh_in dd "mkdir -p /etc/ddom && printf 'uplink = $bdf\nworkers = 1\n' >/etc/ddom/netbackd.conf &&
+if [ "$MODE" = pv ]; then
+	ifc=$(xh_exec dd "timeout 60 bash -c 'until ls /sys/bus/pci/devices/$bdf/net 2>/dev/null | grep -q .; do
+		sleep 0.2; done' && ls /sys/bus/pci/devices/$bdf/net") || xh_nb_fail "no interface for $bdf"
+	xh_in dd "ip link set dev $ifc up"
+	up=net_af_packet0 drv=net_af_packet uplink=net_af_packet0,iface=$ifc
+else
+	up=$bdf drv=net_e1000_em uplink=$bdf
+fi
+xh_in dd "mkdir -p /etc/ddom && printf 'uplink = $uplink\nworkers = 1\n' >/etc/ddom/netbackd.conf &&
 	echo 'NETBACKD_OPTS=\"--config /etc/ddom/netbackd.conf\"' >/etc/default/netbackd &&
 	systemctl daemon-reload && systemctl enable --now netbackd.service && systemctl is-active netbackd.service" 400
-xh_exec dd "timeout 60 bash -c 'until netbackd --status | grep -q \"^uplink $bdf: link=up .*driver=net_e1000_em\"; do sleep 0.5; done'" 120 ||
-	xh_nb_fail "the uplink did not come up on net_e1000_em"
+xh_exec dd "timeout 60 bash -c 'until netbackd --status | grep -q \"^uplink $up: link=up .*driver=$drv\"; do sleep 0.5; done'" 120 ||
+	xh_nb_fail "the uplink did not come up on $drv"
 
 for g in g1:$MAC1 g2:$MAC2; do
 	cat >"$XH_BOOT/${g%%:*}-vif.cfg" <<-EOC
@@ -77,9 +88,12 @@ xh_in dd 'netbackd --status | grep -E "^(uplink|worker|mbufs)"'
 for g in g1 g2; do
 	timeout 120 xl network-detach $g 0 || xh_fail "xl network-detach $g 0"
 done
-xh_in dd "systemctl stop netbackd.service &&
-	echo > /sys/bus/pci/devices/$bdf/driver_override &&
-	echo $bdf > /sys/bus/pci/devices/$bdf/driver/unbind && echo $bdf > /sys/bus/pci/drivers_probe &&
+# HVM: the NIC from uio_pci_generic back to e1000 (PV: it never left e1000).
+rebind="echo > /sys/bus/pci/devices/$bdf/driver_override &&
+	echo $bdf > /sys/bus/pci/devices/$bdf/driver/unbind && echo $bdf > /sys/bus/pci/drivers_probe &&"
+# PV: netbackd turned the NIC's offloads off for af_packet; the kernel's bridge gets them back.
+[ "$MODE" = pv ] && rebind="ethtool -K $ifc gro on gso on tso on tx on &&"
+xh_in dd "systemctl stop netbackd.service && $rebind
 	timeout 60 bash -c 'until ls /sys/bus/pci/devices/$bdf/net 2>/dev/null | grep -q .; do sleep 0.2; done' &&
 	ifc=\$(ls /sys/bus/pci/devices/$bdf/net) && modprobe xen-netback &&
 	ip link add xenbr0 type bridge && ip link set dev \$ifc master xenbr0 &&
