@@ -219,7 +219,15 @@ static void stage(struct sw_stage *st, void *ctx, struct sw_port *p, struct rte_
 
 	if (st->dst[id].n == 0) {
 		st->dst[id].port = p;
-		st->touched[st->ntouched++] = id;
+		/* Once per batch: a port whose burst filled and was flushed
+		 * starts again at n == 0 but is listed already. Listing it
+		 * again could run touched[] past its SW_MAX_PORTS entries
+		 * (a frame flooded to more than 128 ports in a batch of more
+		 * than SW_BURST frames), over dst[0]. */
+		if (!st->dst[id].listed) {
+			st->dst[id].listed = true;
+			st->touched[st->ntouched++] = id;
+		}
 	}
 	st->dst[id].pkts[st->dst[id].n++] = m;
 	if (st->dst[id].n == SW_BURST)
@@ -228,8 +236,10 @@ static void stage(struct sw_stage *st, void *ctx, struct sw_port *p, struct rte_
 
 static void sw_flush(struct sw_stage *st, void *ctx)
 {
-	for (uint16_t i = 0; i < st->ntouched; i++)
+	for (uint16_t i = 0; i < st->ntouched; i++) {
 		flush_one(st, ctx, st->touched[i]);
+		st->dst[st->touched[i]].listed = false;
+	}
 	st->ntouched = 0;
 }
 

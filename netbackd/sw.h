@@ -94,6 +94,7 @@ struct sw_stage {
 	struct {
 		struct sw_port *port;
 		uint16_t n;
+		bool listed;		/* in touched[] until sw_flush */
 		struct rte_mbuf *pkts[SW_BURST];
 	} dst[SW_MAX_PORTS];
 };
