@@ -384,9 +384,6 @@ void nb_ctrl_handle(struct nb_hash *h, unsigned nqueues, const struct xen_netif_
 }
 
 /* One pass over the requests up to the snapshot `prod`, within budget. */
-/* Orders our stores into the state file against our own death (vif.h). */
-#define JOURNAL_ORDER() __atomic_signal_fence(__ATOMIC_SEQ_CST)
-
 static unsigned ctrl_pass(xen_netif_ctrl_back_ring_t *r, RING_IDX prod, struct nb_hash *h,
 			  unsigned nqueues, nb_ctrl_copy_fn copy, void *opaque, unsigned budget,
 			  struct nb_ctrl_journal *j)
@@ -395,9 +392,9 @@ static unsigned ctrl_pass(xen_netif_ctrl_back_ring_t *r, RING_IDX prod, struct n
 
 	if (j) {
 		j->n = 0;
-		JOURNAL_ORDER();
+		NB_JOURNAL_ORDER();
 		j->start = r->req_cons;
-		JOURNAL_ORDER();
+		NB_JOURNAL_ORDER();
 	}
 	while (r->req_cons != prod && done < budget && !RING_BACK_CONS_FULL(r, r->req_cons) &&
 	       (!j || j->n < NB_CTRL_JOURNAL_SLOTS)) {
@@ -408,9 +405,9 @@ static unsigned ctrl_pass(xen_netif_ctrl_back_ring_t *r, RING_IDX prod, struct n
 		r->req_cons++;
 		if (j) {
 			j->e[j->n].req = req;
-			JOURNAL_ORDER();
+			NB_JOURNAL_ORDER();
 			j->n++;
-			JOURNAL_ORDER();
+			NB_JOURNAL_ORDER();
 		}
 		nb_ctrl_handle(h, nqueues, &req, &rsp, copy, opaque);
 		/* Field by field: only what the response defines reaches the
@@ -427,12 +424,10 @@ static unsigned ctrl_pass(xen_netif_ctrl_back_ring_t *r, RING_IDX prod, struct n
 
 unsigned nb_ctrl_journal_restore(xen_netif_ctrl_back_ring_t *r, const struct nb_ctrl_journal *j)
 {
-	RING_IDX rsp = r->rsp_prod_pvt, req = RING_READ_ONCE(r->sring->req_prod);
-	unsigned n = j->n;
+	RING_IDX rsp = r->rsp_prod_pvt;
+	unsigned n = nb_journal_slots(j->start, j->n, NB_CTRL_JOURNAL_SLOTS, rsp,
+				      RING_READ_ONCE(r->sring->req_prod), RING_SIZE(r));
 
-	if (n == 0 || n > NB_CTRL_JOURNAL_SLOTS || n > RING_SIZE(r) || j->start != rsp ||
-	    (RING_IDX)(req - rsp) < n)
-		return 0;
 	for (unsigned i = 0; i < n; i++)
 		*RING_GET_REQUEST(r, rsp + i) = j->e[i].req;
 	return n;

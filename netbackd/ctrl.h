@@ -146,6 +146,23 @@ void nb_ctrl_handle(struct nb_hash *h, unsigned nqueues, const struct xen_netif_
  * (nb_ctrl_journal_restore). `n` counts the copies made.
  */
 #define NB_CTRL_JOURNAL_SLOTS 128	/* __CONST_RING_SIZE(xen_netif_ctrl, 4096) */
+
+/* Orders our stores into a state file against our own death: the file is
+ * read only by a later incarnation of us, so program order is all that
+ * matters, as for a signal handler (blkbackd's qstate.h, BLK_QS_ORDER). */
+#define NB_JOURNAL_ORDER() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+
+/* The slots a ring journal may write back at a reattach: all n of them when
+ * the pass they came from was never pushed (the ring's rsp_prod is still at
+ * `start`) and the guest posted at least that many; else none (pushed, being
+ * written, or claiming more than the guest posted). */
+static inline unsigned nb_journal_slots(uint32_t start, uint32_t n, unsigned cap, RING_IDX rsp,
+					RING_IDX req, unsigned ring_size)
+{
+	if (n == 0 || n > cap || n > ring_size || start != rsp || (RING_IDX)(req - rsp) < n)
+		return 0;
+	return n;
+}
 struct nb_ctrl_journal {
 	uint32_t start, n;
 	union xen_netif_ctrl_sring_entry e[NB_CTRL_JOURNAL_SLOTS];

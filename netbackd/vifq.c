@@ -404,11 +404,6 @@ static bool tx_finish_frame(struct vifq *q, const struct nb_tx_pkt *p, struct tx
 	return true;
 }
 
-/* Orders our stores into the state file against a death of the process
- * (the file is read only by a later incarnation of us: program order is all
- * that matters, as for a signal handler; qstate.h in blkbackd). */
-#define JOURNAL_ORDER() __atomic_signal_fence(__ATOMIC_SEQ_CST)
-
 /* The `used` requests of this pass (private copies in q->slots) into the
  * journal, before any of their slots takes a response (vif.h). */
 static void journal_tx(struct vifq *q, unsigned used)
@@ -416,13 +411,13 @@ static void journal_tx(struct vifq *q, unsigned used)
 	struct nb_ring_journal_tx *j = &q->vif->st->txj[q->cfg.idx];
 
 	j->n = 0;
-	JOURNAL_ORDER();
+	NB_JOURNAL_ORDER();
 	j->start = q->tx.req_cons;
 	for (unsigned i = 0; i < used && i < NB_JOURNAL_SLOTS; i++)
 		j->e[i].req = q->slots[i].req;
-	JOURNAL_ORDER();
+	NB_JOURNAL_ORDER();
 	j->n = used;
-	JOURNAL_ORDER();
+	NB_JOURNAL_ORDER();
 }
 
 /* Answers the packet's slots in ring order (only id and status written). */
@@ -691,7 +686,7 @@ static unsigned rx_pass(struct vifq *q)
 	}
 	rxj = &q->vif->st->rxj[q->cfg.idx];
 	rxj->n = 0;
-	JOURNAL_ORDER();
+	NB_JOURNAL_ORDER();
 	rxj->start = q->rx.req_cons;
 	while (taken < q->rx_np && npkt < RX_BATCH && nseg + RX_PKT_SEGS_MAX <= RX_SEGS) {
 		struct rte_mbuf *m = q->rx_pend[taken];
@@ -728,9 +723,9 @@ static unsigned rx_pass(struct vifq *q)
 		taken++;
 		npkt++;
 	}
-	JOURNAL_ORDER();
+	NB_JOURNAL_ORDER();
 	rxj->n = q->rx.req_cons - rxj->start;
-	JOURNAL_ORDER();
+	NB_JOURNAL_ORDER();
 	if (npkt) {
 		struct nb_capture *cap = atomic_load_explicit(&q->vif->cap, memory_order_acquire);
 
@@ -851,20 +846,8 @@ static int bind_port(struct vifq *q, evtchn_port_t remote)
  * The slots the dead daemon's last pass took may hold its responses
  * already, over the requests, without the guest told (rsp_prod not yet
  * moved): the journal has the requests as they were; they go back into the
- * ring before it is served again. A journal whose pass was pushed, or that
- * was being written (n == 0, no response written yet), has nothing to give.
- * Returns the slots written back.
+ * ring before it is served again (nb_journal_slots says when).
  */
-static unsigned resume_journal(uint32_t start, uint32_t n, RING_IDX rsp, RING_IDX req,
-			       unsigned ring_size)
-{
-	if (n == 0 || n > NB_JOURNAL_SLOTS || n > ring_size || start != rsp)
-		return 0;
-	if ((RING_IDX)(req - rsp) < n)	/* the journal claims slots the guest never posted */
-		return 0;
-	return n;
-}
-
 static int resume_tx(struct vifq *q)
 {
 	struct nb_ring_journal_tx *j = &q->vif->st->txj[q->cfg.idx];
@@ -875,7 +858,7 @@ static int resume_tx(struct vifq *q)
 	if ((RING_IDX)(req - rsp) > RING_SIZE(&q->tx))
 		return -EBADMSG;
 	BACK_RING_ATTACH(&q->tx, q->tx.sring, rsp, XEN_PAGE_SIZE);
-	n = resume_journal(j->start, j->n, rsp, req, RING_SIZE(&q->tx));
+	n = nb_journal_slots(j->start, j->n, NB_JOURNAL_SLOTS, rsp, req, RING_SIZE(&q->tx));
 	for (unsigned i = 0; i < n; i++)
 		*RING_GET_REQUEST(&q->tx, rsp + i) = j->e[i].req;
 	if (n)
@@ -894,7 +877,7 @@ static int resume_rx(struct vifq *q)
 	if ((RING_IDX)(req - rsp) > RING_SIZE(&q->rx))
 		return -EBADMSG;
 	BACK_RING_ATTACH(&q->rx, q->rx.sring, rsp, XEN_PAGE_SIZE);
-	n = resume_journal(j->start, j->n, rsp, req, RING_SIZE(&q->rx));
+	n = nb_journal_slots(j->start, j->n, NB_JOURNAL_SLOTS, rsp, req, RING_SIZE(&q->rx));
 	for (unsigned i = 0; i < n; i++)
 		*RING_GET_REQUEST(&q->rx, rsp + i) = j->e[i].req;
 	if (n)
