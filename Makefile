@@ -10,7 +10,7 @@ DEB_OUT ?= build-deb
 MESON_OPTS ?=
 DEB_PKGS := gcc pkg-config python3 meson ninja-build libxen-dev xenstore-utils \
 	libaio-dev libdpdk-dev libsystemd-dev fio xen-utils-4.17 valgrind \
-	iproute2 iputils-ping ethtool tcpdump tshark iperf3 dpdk-dev
+	iproute2 iputils-ping ethtool tcpdump tshark iperf3 dpdk-dev acl
 # make deb: dpkg-buildpackage, dch, lintian, and what debian/update-changelog runs.
 DEB_TOOLS := dpkg-dev debhelper devscripts lintian meson python3
 

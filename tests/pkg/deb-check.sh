@@ -132,6 +132,11 @@ for u in $UNITS; do
 done
 [ -x /etc/xen/scripts/block-ddom ] && [ -x /etc/xen/scripts/vif-ddom ]
 ok $? "the hotplug scripts are executable where xl devd looks"
+getent passwd blkbackd >/dev/null && getent passwd netbackd >/dev/null && getent group ddom >/dev/null &&
+	[ "$(id -gn blkbackd)" = ddom ] && [ "$(id -gn netbackd)" = ddom ]
+ok $? "the postinst created the users blkbackd and netbackd, group ddom (sysusers)"
+command -v setfacl >/dev/null
+ok $? "setfacl is there for block-ddom (Depends: acl)"
 run "installed again over itself (the upgrade path of the maintainer scripts)" \
 	dpkg -i "$DEB"
 

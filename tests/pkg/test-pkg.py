@@ -74,8 +74,11 @@ def installed_plan():
     mandir = absolute(opts["mandir"])
     # Longest first: the unit directory and sysconfdir may lie below prefix.
     gendir = os.path.join(os.path.dirname(absolute(unitdir).rstrip("/")), "system-generators")
+    # udev rules beside the units' lib/: /lib/udev/rules.d as Debian 12's units' /lib.
+    udevdir = os.path.join(os.path.dirname(os.path.dirname(absolute(unitdir).rstrip("/"))), "udev")
     roots = sorted([(absolute(unitdir), "/lib/systemd/system"),
                     (gendir, "/lib/systemd/system-generators"),
+                    (udevdir, "/lib/udev"),
                     (absolute(opts["sysconfdir"]), "/etc"),
                     (mandir, "/usr/share/man"),
                     (prefix, "/usr")], key=lambda r: -len(r[0]))

@@ -32,17 +32,21 @@ gen vdev "--uplink net_tap0,iface=up0 --config $D/vdev.conf" 'uplink = net_null0
 ok $? "vdev uplinks only: no drop-in"
 
 gen pci "--config $D/pci.conf" '#uplink = 0000:00:09.0\nuplink = net_tap0,iface=x\nuplink = 0000:00:04.0\n  uplink=00:05.1,rxq=2\n'
-dropin pci | grep -qx "ExecStartPre=+/usr/libexec/ddom/netbackd-pci --hugepages-mb 256 0000:00:04.0 0000:00:05.1"
+dropin pci | grep -qx "ExecStartPre=+/usr/libexec/ddom/netbackd-pci --owner netbackd:ddom --hugepages-mb 256 0000:00:04.0 0000:00:05.1"
 ok $? "two PCI uplinks from the config file, the short form completed, the comment skipped"
 dropin pci | grep -qx "Wants=modprobe@uio_pci_generic.service" &&
 	dropin pci | grep -qx "After=modprobe@uio_pci_generic.service"
 ok $? "no IOMMU: uio_pci_generic loaded before the unit starts"
 dropin pci | grep -qx "CapabilityBoundingSet=CAP_SYS_ADMIN" &&
-	dropin pci | grep -qx "ProtectKernelTunables=no"
-ok $? "no IOMMU: CAP_SYS_ADMIN and writable sysfs"
+	dropin pci | grep -qx "AmbientCapabilities=CAP_SYS_ADMIN" &&
+	dropin pci | grep -qx "ProtectKernelTunables=no" && dropin pci | grep -qx "DeviceAllow=char-uio rw" &&
+	! dropin pci | grep -q "vfio"
+ok $? "no IOMMU: CAP_SYS_ADMIN for the unprivileged user, writable sysfs, /dev/uioN"
+dropin pci | grep -qx "AmbientCapabilities=CAP_SYS_RAWIO" && dropin pci | grep -qx "SystemCallFilter=@raw-io"
+ok $? "a PCI uplink: CAP_SYS_RAWIO and @raw-io (the EAL's iopl)"
 
 gen cmd "--uplink 0000:03:00.0 --mem-mb 512 --config $D/cmd.conf" 'mem-mb = 128\n'
-dropin cmd | grep -qx "ExecStartPre=+/usr/libexec/ddom/netbackd-pci --hugepages-mb 512 0000:03:00.0"
+dropin cmd | grep -qx "ExecStartPre=+/usr/libexec/ddom/netbackd-pci --owner netbackd:ddom --hugepages-mb 512 0000:03:00.0"
 ok $? "--uplink and --mem-mb on the command line, over the file's mem-mb"
 
 gen file "--config $D/file.conf" 'uplink = 0000:03:00.0\nmem-mb = 128\n'
@@ -54,8 +58,9 @@ dropin eal | grep -q -- "--hugepages-mb 0 0000:03:00.0$"
 ok $? "an eal that sets the memory: no hugepages reserved"
 
 IOMMU=$D/iommu gen iommu "--uplink 0000:03:00.0"
-dropin iommu | grep -qx "Wants=modprobe@vfio-pci.service" && ! dropin iommu | grep -q "CAP_SYS_ADMIN\|ProtectKernelTunables"
-ok $? "an IOMMU: vfio-pci, no capability added, sysfs stays read-only"
+dropin iommu | grep -qx "Wants=modprobe@vfio-pci.service" && ! dropin iommu | grep -q "CAP_SYS_ADMIN\|ProtectKernelTunables\|uio" &&
+	dropin iommu | grep -qx "DeviceAllow=char-vfio rw" && dropin iommu | grep -qx "LimitMEMLOCK=infinity"
+ok $? "an IOMMU: vfio-pci and its devices, pinned memory unlimited, no CAP_SYS_ADMIN, sysfs stays read-only"
 
 if command -v systemd-analyze >/dev/null 2>&1; then
 	mkdir -p "$D/units"
@@ -72,8 +77,9 @@ else
 fi
 
 sh "$HELPER" --hugepages-mb x 0000:00:04.0 2>"$D/err"
-[ $? = 2 ] && grep -q "is not a number of MiB" "$D/err"
-ok $? "netbackd-pci: a bad --hugepages-mb is refused (exit 2)"
+[ $? = 2 ] && grep -q "is not a number of MiB" "$D/err" &&
+	{ sh "$HELPER" --owner netbackd 0000:00:04.0 2>"$D/err"; [ $? = 2 ]; } && grep -q "is not USER:GROUP" "$D/err"
+ok $? "netbackd-pci: a bad --hugepages-mb or --owner is refused (exit 2)"
 sh "$HELPER" 0000:7f:1f.7 >/dev/null 2>"$D/err"
 [ $? = 1 ] && grep -q "uplink 0000:7f:1f.7: no such PCI device in this domain" "$D/err"
 ok $? "netbackd-pci: a PCI address that does not exist is named (exit 1)"
