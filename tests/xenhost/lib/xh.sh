@@ -80,7 +80,8 @@ xh_wait_child() {
 xh_domid() { xl domid "$1" 2>/dev/null; }
 
 # xh_payload ROLE DIR: the files laid over a domU's root by its initramfs: the agent (and
-# tcpxfer.py), the role's units, and for the driver domain the project's installed tree (`meson install`).
+# tcpxfer.py), the role's units, and for the driver domain the project's installed tree (`meson
+# install`), or with XH_DD_INSTALL=deb none of it but the run's packages (XENHOST_DEBS) in /xh/debs.
 xh_payload() {
 	local role=$1 dir=$2
 	rm -rf "$dir"
@@ -90,7 +91,13 @@ xh_payload() {
 	cp "$XH_SRC/tests/sim/tcpxfer.py" "$dir/xh/"
 	if [ "$role" = dd ]; then
 		cp -a "$XH_LIB/domu/dd/." "$dir/"
-		[ -d "$XH_RUN/payload/install" ] && cp -a "$XH_RUN/payload/install/." "$dir/"
+		if [ "${XH_DD_INSTALL:-meson}" = deb ]; then
+			[ -d "$XH_RUN/payload/debs" ] || xh_fail "XH_DD_INSTALL=deb, but the run has no packages (XENHOST_DEBS)"
+			mkdir -p "$dir/xh/debs"
+			cp "$XH_RUN/payload/debs/"*.deb "$dir/xh/debs/"
+		elif [ -d "$XH_RUN/payload/install" ]; then
+			cp -a "$XH_RUN/payload/install/." "$dir/"
+		fi
 	fi
 }
 
@@ -362,6 +369,30 @@ a, b = (json.loads(open(f).read().splitlines()[-1]) for f in sys.argv[1:3])
 n = int(sys.argv[3]) << 20
 sys.exit(0 if a["bytes"] == b["bytes"] == n and a["crc32"] == b["crc32"] else 1)' \
 		"$XH_BOOT/$1.cli" "$XH_BOOT/$1.srv" "$2" || xh_nb_fail "$1: the data differ"
+}
+
+# xh_guest_vif NAME MAC [DISKSPEC...]: a 2-vCPU stock guest with one vif on the driver domain
+# dd (`script=vif-ddom`, xl's vif spec) and the given disks.
+xh_guest_vif() {
+	local n=$1 m=$2
+	shift 2
+	cat >"$XH_BOOT/$n-vif.cfg" <<-EOC
+	vif = [ '$(xh_vif_spec dd "$m" script=vif-ddom)' ]
+	EOC
+	XH_GUEST_CFG_EXTRA=$XH_BOOT/$n-vif.cfg xh_guest_start "$n" 2 "$@"
+}
+
+# xh_nb_txbytes_install: /usr/local/bin/nb-txbytes in the driver domain; `nb-txbytes DOMID`
+# there prints the bytes that guest's vif 0 has sent into netbackd's switch, as the daemon now
+# running counts them (a new process counts from 0): the line after "vif DOMID/0:" in --status.
+xh_nb_txbytes_install() {
+	cat >"$XH_BOOT/nb-txbytes" <<-'EOS'
+	#!/bin/sh
+	netbackd --status | awk -v v="vif $1/0:" '$1 " " $2 == v { f = 1; next }
+		f { for (i = 1; i <= NF; i++) if ($i ~ /^tx-bytes=/) { sub(/^tx-bytes=/, "", $i); print $i; exit } }'
+	EOS
+	xh_in dd "echo $(base64 -w0 "$XH_BOOT/nb-txbytes") | base64 -d >/usr/local/bin/nb-txbytes &&
+		chmod 755 /usr/local/bin/nb-txbytes"
 }
 
 # xh_vif_connected NAME [DEVID]: that vif of guest NAME (default: its newest) has its frontend

@@ -8,6 +8,11 @@
 # fio --verify=crc32c (randrw 4 KiB QD32, sequential 64 KiB) with zero errors; mkfs.ext4, files,
 # sync, remount, checksums; block-detach and block-attach while the guest runs; a guest's
 # shutdown closes its backends while the daemon keeps serving a second guest.
+# Least privilege, as the package sets it up (ddom.sysusers, 60-ddom.rules, the unit): blkbackd
+# runs as the user blkbackd with no capability, the Xen devices are group ddom's, both units'
+# `systemd-analyze security` exposure is at most 2.0; a file outside the image directories is
+# refused by block-ddom, and a disk nobody granted (the stock `block` script's loop device)
+# cannot be opened by the daemon: the journal says so.
 # Runs in dom0 under `xenhost run`; any failure exits 1 with the consoles' tails.
 . "$XH_SRC/tests/xenhost/lib/xh.sh"
 
@@ -25,6 +30,21 @@ xh_in dd "mkfs.ext4 -q /dev/xvdc && mkdir -p /srv && mount /dev/xvdc /srv &&
 xh_in dd 'ls -l /usr/sbin/blkbackd /usr/lib/systemd/system/blkbackd.service /etc/xen/scripts/block-ddom'
 xh_in dd 'systemctl enable --now blkbackd.service'
 xh_in dd 'systemctl is-active blkbackd.service && systemctl show -p MainPID,NRestarts,Type blkbackd.service'
+xh_in dd 'pid=$(systemctl show -p MainPID --value blkbackd.service) && ps -o user=,group=,args= -p $pid &&
+	grep -E "^Cap(Inh|Prm|Eff|Amb)" /proc/$pid/status && ls -l /dev/xen/'
+who=$(xh_exec dd 'ps -o user= -p $(systemctl show -p MainPID --value blkbackd.service)')
+[ "$who" = blkbackd ] || xh_fail "blkbackd runs as '$who', not as the user blkbackd"
+xh_exec dd 'grep -q "^CapEff:[[:space:]]*0*$" /proc/$(systemctl show -p MainPID --value blkbackd.service)/status' ||
+	xh_fail "blkbackd has effective capabilities"
+xh_exec dd 'stat -c %G /dev/xen/gntdev /dev/xen/evtchn /dev/xen/xenbus | sort -u | grep -qx ddom' ||
+	xh_fail "the Xen devices are not group ddom's (60-ddom.rules)"
+for u in blkbackd netbackd; do
+	lvl=$(xh_exec dd "systemd-analyze security --no-pager $u.service 2>&1 | tail -n 1") ||
+		xh_fail "systemd-analyze security $u.service"
+	echo "$lvl"
+	lvl=$(echo "$lvl" | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+	awk -v l="${lvl:-99}" 'BEGIN { exit !(l <= 2.0) }' || xh_fail "$u.service: exposure ${lvl:-?} above 2.0"
+done
 
 # Connected within the bound, or fail with the backend's and the guest's view.
 wait_connected() { # GUEST VDEV...
@@ -128,5 +148,27 @@ echo "g1's backends are closed and removed"
 xh_in dd 'systemctl is-active blkbackd.service && systemctl show -p NRestarts blkbackd.service'
 fio_job g2 /dev/xvdc after-g1-randrw --rw=randrw --bs=4k --iodepth=32 --size=32M
 xh_in dd 'blkbackd --status 2>&1 | head -40'
+
+# Outside the image directories: block-ddom refuses the file, naming them.
+xh_in dd 'truncate -s 64M /root/outside.img && chmod 600 /root/outside.img'
+# (xl block-attach returns once the backend's nodes are written: the driver domain's xl devd
+# runs the script after; blkbackd closes a vbd whose script reported an error.)
+timeout 120 xl block-attach g2 "$(spec xvdd rw /root/outside.img)"
+xh_exec dd "timeout 60 bash -c 'until journalctl -b -t block-ddom |
+	grep \"outside.img is outside the image directories\"; do sleep 1; done'" 90 ||
+	xh_fail "block-ddom did not refuse /root/outside.img, or not by name"
+be=$(xh_backend_path g2 xvdd) && xh_wait_xs "$be/state" '^(5|6|<gone>)$' 60 ||
+	xh_fail "the refused vbd did not close"
+xh_exec g2 'test ! -e /dev/xvdd' || xh_fail "g2 got a disk outside the image directories"
+timeout 120 xl block-detach g2 xvdd
+# A disk nobody granted: the stock `block` script puts the file on a loop device (root:disk);
+# blkbackd, unprivileged, cannot open it and says so.
+timeout 120 xl block-attach g2 "format=raw,vdev=xvde,access=rw,backend=dd,target=/root/outside.img"
+xh_exec dd "timeout 60 bash -c 'until journalctl -b -u blkbackd.service |
+	grep -E \"cannot open /dev/(loop[0-9]+|block/[0-9:]+): Permission denied\"; do sleep 1; done'" 90 ||
+	xh_fail "blkbackd did not report a disk it may not open"
+timeout 120 xl block-detach g2 xvde
+xh_in dd 'systemctl is-active blkbackd.service'
+fio_job g2 /dev/xvdc after-refusals --rw=randrw --bs=4k --iodepth=32 --size=16M
 xh_shutdown g2 120 || xh_fail "g2 did not shut down"
 xh_log "blk-basic: PASS"

@@ -37,14 +37,8 @@ xh_exec dd 'systemctl enable --now netbackd.service && systemctl is-active netba
 	xh_nb_fail "netbackd did not start"
 xh_in dd 'journalctl -b -u netbackd.service -o cat --no-pager'
 
-guest() { # NAME MAC
-	cat >"$XH_BOOT/$1-vif.cfg" <<-EOC
-	vif = [ '$(xh_vif_spec dd "$2" script=vif-ddom)' ]
-	EOC
-	XH_GUEST_CFG_EXTRA=$XH_BOOT/$1-vif.cfg xh_guest_start "$1" 2
-}
-guest g1 $MAC1
-guest g2 $MAC2
+xh_guest_vif g1 $MAC1
+xh_guest_vif g2 $MAC2
 id1=$(xh_domid g1)
 id2=$(xh_domid g2)
 
@@ -109,15 +103,7 @@ xh_log "iperf3: g1 -> g2 $r12 Mbit/s, g2 -> g1 $r21 Mbit/s"
 # (16 MiB to 2 GiB); the kill comes once a quarter of it went through.
 RMIB=$(awk -v r="$r12" 'BEGIN { m = int(r / 8 * 90); if (m < 16) m = 16; if (m > 2048) m = 2048; print m }')
 xh_log "restart: $RMIB MiB from g1 to g2"
-# nb-txbytes DOMID in the driver domain: the bytes that guest's vif 0 has sent into the switch,
-# as counted by the daemon now running (a new process counts from 0).
-cat >"$XH_BOOT/nb-txbytes" <<'EOS'
-#!/bin/sh
-netbackd --status | awk -v v="vif $1/0:" '$1 " " $2 == v { f = 1; next }
-	f { for (i = 1; i <= NF; i++) if ($i ~ /^tx-bytes=/) { sub(/^tx-bytes=/, "", $i); print $i; exit } }'
-EOS
-xh_in dd "echo $(base64 -w0 "$XH_BOOT/nb-txbytes") | base64 -d >/usr/local/bin/nb-txbytes &&
-	chmod 755 /usr/local/bin/nb-txbytes"
+xh_nb_txbytes_install
 sent="nb-txbytes $id1"
 # The daemon's counter already holds the traffic above: a quarter more than it has now.
 base=$(xh_exec dd "$sent")
