@@ -40,7 +40,6 @@ blkbackd_start --max-devices $((N + 16)) --max-devices-per-domain 8
 wait_for 30 test -S "$SIM_TMP/run/blkbackd.sock" || fail "blkbackd-sim did not start"
 BBP=$(pgrep -P "$BB_PID") || fail "no blkbackd-sim process"
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$BBP/status"; }
-threads() { awk '/^Threads:/ {print $2}' "/proc/$BBP/status"; }
 RSS0=$(rss_kib)
 
 letters=(a b c d e f g h)
@@ -68,15 +67,7 @@ for g in $(cat "$SIM_TMP/guests"); do
 		echo "$BF_PID" >>"$SIM_TMP/bfpids"
 	done
 done
-wait_for $((IDLE - 6)) connected "$N" || fail "not every vbd connected within $((IDLE - 6)) s"
-TCONN=$((SECONDS - T0))
-RSS1=$(rss_kib)
-THREADS=$(threads)
-# Two 5 s windows: the first may still see the connections' xenstore traffic drain.
-SETTLE=$(idle_pct "$BBP" 5)
-IDLECPU=$(idle_pct "$BBP" 5)
-say "all $N connected after ${TCONN} s; CPU ${SETTLE}% then ${IDLECPU}%"
-[ $((SECONDS - T0)) -lt "$IDLE" ] || say "WARNING: the loads started before the idle windows ended (raise BENCH_IDLE)"
+scale_idle_phase "$BBP" vbd "$N" connected
 bad=0
 for p in $(cat "$SIM_TMP/bfpids"); do
 	wait "$p" || bad=$((bad + 1))

@@ -247,6 +247,24 @@ idle_pct() {
 	awk -v a="$t0" -v b="$t1" -v hz="$hz" -v s="$2" 'BEGIN {printf "%.2f", (b - a) / hz / s * 100}'
 }
 
+# scale_idle_phase PID WHAT N CONNECTED-FN: the scale benchmarks' idle phase. Waits (bounded
+# by BENCH_IDLE - 6 s) until `CONNECTED-FN N` holds, then measures the daemon PID with every
+# device connected and idle: TCONN (seconds since T0), RSS1 (KiB), THREADS, and its CPU over
+# two 5 s windows, SETTLE (the connections' xenstore traffic may still drain) then IDLECPU.
+# Warns when the phase outlasted BENCH_IDLE (the loads, started at T0 + IDLE, overlapped it).
+scale_idle_phase() {
+	local pid=$1 what=$2 n=$3 fn=$4
+	wait_for $((IDLE - 6)) "$fn" "$n" || fail "not every $what connected within $((IDLE - 6)) s"
+	TCONN=$((SECONDS - T0))
+	RSS1=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
+	THREADS=$(awk '/^Threads:/ {print $2}' "/proc/$pid/status")
+	SETTLE=$(idle_pct "$pid" 5)
+	IDLECPU=$(idle_pct "$pid" 5)
+	say "all $n connected after ${TCONN} s; CPU ${SETTLE}% then ${IDLECPU}%"
+	[ $((SECONDS - T0)) -lt "$IDLE" ] ||
+		say "WARNING: the loads started before the idle windows ended (raise BENCH_IDLE)"
+}
+
 sim_report() {
 	say "verified $((SIM_VERIFIED >> 20)) MiB in this scenario"
 }

@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hostile.h"
@@ -24,6 +25,7 @@ struct prog {
 	struct nf_opts o;
 	struct nf_run_opts ro;
 	bool json, allow_loss, oversize;
+	double idle_until;		/* --idle-until: wall-clock seconds, 0 none */
 	const char *hostile, *expect;
 	int hash_queue;			/* --hash-queue Q, -1 none */
 	struct nf_mcast_op mcast[NF_MAX_MCAST_OPS];	/* --mcast-add / --mcast-del, in order */
@@ -55,6 +57,8 @@ static void usage(FILE *f)
 		"  --recv N [--from MAC]      generator frames (ethertype 0x88B5)\n"
 		"  --allow-loss --oversize    (sizes above MTU+14 need --oversize)\n"
 		"  --hostile NAME|list [--expect dropped|closed|ok[,...]]\n"
+		"  --idle-until T             connected, send nothing until wall-clock time T\n"
+		"                             (seconds since the epoch): a scale benchmark's idle phase\n"
 		"  --timeout SEC (default 30) --json --verbose --help\n");
 	fprintf(f, "hostile attacks:\n");
 	nf_hostile_list(f);
@@ -65,7 +69,7 @@ enum {
 	OPT_V6CSUM, OPT_CTRL, OPT_MCAST, OPT_HASHQ, OPT_EARLY, OPT_TAP, OPT_SEND, OPT_TO, OPT_SIZE,
 	OPT_FLOOD, OPT_PPS, OPT_STREAM, OPT_RECV, OPT_FROM, OPT_LOSS, OPT_OVERSIZE, OPT_HOSTILE,
 	OPT_EXPECT, OPT_TIMEOUT, OPT_JSON, OPT_VERBOSE, OPT_HELP, OPT_MCAST_ADD, OPT_MCAST_DEL,
-	OPT_MCAST_UNREQ,
+	OPT_MCAST_UNREQ, OPT_IDLE_UNTIL,
 };
 
 static const struct option longopts[] = {
@@ -83,6 +87,7 @@ static const struct option longopts[] = {
 	{ "from", 1, NULL, OPT_FROM }, { "allow-loss", 0, NULL, OPT_LOSS },
 	{ "oversize", 0, NULL, OPT_OVERSIZE }, { "hostile", 1, NULL, OPT_HOSTILE },
 	{ "expect", 1, NULL, OPT_EXPECT }, { "timeout", 1, NULL, OPT_TIMEOUT },
+	{ "idle-until", 1, NULL, OPT_IDLE_UNTIL },
 	{ "json", 0, NULL, OPT_JSON }, { "verbose", 0, NULL, OPT_VERBOSE },
 	{ "help", 0, NULL, OPT_HELP }, { NULL, 0, NULL, 0 },
 };
@@ -173,6 +178,7 @@ static int parse_opt(struct prog *P, int c, const char *a)
 	case OPT_TIMEOUT: return num_u(a, 3600, &P->o.timeout_s) || !P->o.timeout_s ? -EINVAL : 0;
 	case OPT_JSON: P->json = true; return 0;
 	case OPT_VERBOSE: P->o.verbose = true; return 0;
+	case OPT_IDLE_UNTIL: P->idle_until = strtod(a, NULL); return P->idle_until > 0 ? 0 : -EINVAL;
 	default: return -EINVAL;
 	}
 }
@@ -590,6 +596,22 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	print_connected(&d);
+	if (P.idle_until > 0) {
+		/* A phase of the benchmark, not a wait for anything: connected, nothing sent. */
+		struct timespec now, ts;
+		double left;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		left = P.idle_until - ((double)now.tv_sec + (double)now.tv_nsec / 1e9);
+		if (left > 3600)
+			left = 3600;
+		if (left > 0) {
+			ts.tv_sec = (time_t)left;
+			ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !nf_halt_requested)
+				;
+		}
+	}
 	go(&P, &d);
 	total(&d, &c);
 	if (P.ran)
