@@ -52,7 +52,7 @@ vbd=$(xh_backend_path g1 xvdc) || xh_fail "g1 has no xvdc"
 xh_wait_xs "$vbd/state" '^4$' 60 || xh_fail "g1's disk did not connect"
 xh_in g1 "ping -c 2 -W 5 $IP2"
 
-pids() { xh_exec dd 'systemctl show -p MainPID --value blkbackd.service netbackd.service | paste -sd " "'; }
+pids() { xh_exec dd 'for u in blkbackd netbackd; do systemctl show -p MainPID --value $u.service; done | paste -sd " "'; }
 before=$(pids)
 xh_log "old daemons: $before ($(xh_exec dd 'blkbackd --version; netbackd --version' | paste -sd ' '))"
 
