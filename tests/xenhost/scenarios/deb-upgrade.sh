@@ -7,12 +7,13 @@
 # ./ddom_VERSION_amd64.deb`, offline: every dependency is in the root image) and its first
 # steps start the daemons (`systemctl start blkbackd netbackd`, `ddomctl status`); then one
 # stock guest gets a disk (`script=block-ddom`, a file in /srv) and a vif, a second guest a vif.
-# Under load — fio writing 192 MiB with crc32c verification on the disk, a checksummed TCP
-# transfer g1 -> g2 through netbackd — the newer package is installed over it (`apt-get install
+# Under load — fio's verified randrw (4 KiB, QD16, crc32c, 300 s x XENHOST_SCALE) on the disk, a
+# checksummed TCP transfer g1 -> g2 through netbackd sized from iperf3's rate to last ~240 s —
+# the newer package is installed over it (`apt-get install
 # ./ddom_NEWVERSION_amd64.deb`): its postinst restarts both daemons into the new binaries
 # (`--version` says so, new main PIDs, both users still theirs), each reattaches its devices
-# (the journal says `reattached` for the vbd and both vifs), every xenbus state stays 4, and
-# both loads end verified.
+# (the journal says `reattached` for the vbd and both vifs), every xenbus state stays 4, the
+# new daemons carry both loads on (their own counters), and both loads end verified.
 # The packages come from tests/xenhost/make-debs (XENHOST_DEBS); run-scenario builds them for
 # a scenario marked "# xenhost: debs" and passes their versions first.
 # Arguments: OLD-VERSION NEW-VERSION. Runs in dom0 under `xenhost run`.
@@ -24,7 +25,6 @@ MAC1=00:16:3e:00:00:61
 MAC2=00:16:3e:00:00:62
 IP1=10.36.0.1
 IP2=10.36.0.2
-MIB=96
 
 XH_DD_INSTALL=deb xh_dd_start dd
 xh_exec dd 'test ! -e /usr/sbin/blkbackd && test ! -e /usr/sbin/netbackd' ||
@@ -56,15 +56,22 @@ pids() { xh_exec dd 'for u in blkbackd netbackd; do systemctl show -p MainPID --
 before=$(pids)
 xh_log "old daemons: $before ($(xh_exec dd 'blkbackd --version; netbackd --version' | paste -sd ' '))"
 
-# The loads. fio writes 192 MiB then reads it back against its crc32c (any error: exit 1).
+# The loads, long enough to outlast the upgrade (apt-get took ~80 s under TCG): fio's verified
+# randrw for 300 s x XH_SCALE (any verify or I/O error: exit 1), and a transfer sized from
+# iperf3's rate for ~240 s (64 MiB to 2 GiB).
+xh_iperf_server g2
+rate=$(xh_iperf g1 $IP2 5)
+MIB=$(awk -v r="$rate" 'BEGIN { m = int(r / 8 * 240); if (m < 64) m = 64; if (m > 2048) m = 2048; print m }')
+xh_log "iperf3 g1 -> g2 $rate Mbit/s: $MIB MiB for the transfer"
+runtime=$((300 * XH_SCALE))
 xh_exec g1 "set -o pipefail; fio --name=upgrade --filename=/dev/xvdc --direct=1 --ioengine=libaio \
-	--rw=write --bs=64k --iodepth=8 --size=192M --verify=crc32c --verify_fatal=1 --do_verify=1 \
-	--output-format=terse --terse-version=3 | awk -F';' '{ print \"fio err=\" \$5 }'" 1200 \
-	>"$XH_BOOT/fio.out" 2>&1 &
+	--rw=randrw --bs=4k --iodepth=16 --size=64M --time_based --runtime=$runtime \
+	--verify=crc32c --verify_fatal=1 --output-format=terse --terse-version=3 |
+	awk -F';' '{ print \"fio err=\" \$5 }'" $((runtime + 600)) >"$XH_BOOT/fio.out" 2>&1 &
 fio_pid=$!
-xh_exec g2 "python3 /xh/tcpxfer.py serve 7301 --timeout 120 --cheap" 1200 >"$XH_BOOT/up.srv" 2>&1 &
+xh_exec g2 "python3 /xh/tcpxfer.py serve 7301 --timeout 120 --cheap" 1800 >"$XH_BOOT/up.srv" 2>&1 &
 XFER_SRV_up=$!
-xh_exec g1 "python3 /xh/tcpxfer.py send $IP2 7301 $MIB --timeout 120 --cheap" 1200 >"$XH_BOOT/up.cli" 2>&1 &
+xh_exec g1 "python3 /xh/tcpxfer.py send $IP2 7301 $MIB --timeout 120 --cheap" 1800 >"$XH_BOOT/up.cli" 2>&1 &
 XFER_CLI_up=$!
 # Both under way: g1's vif has carried 8 MiB into the switch.
 xh_nb_txbytes_install
@@ -89,6 +96,14 @@ xh_exec dd "timeout 120 bash -c 'until journalctl -b -u blkbackd.service -o cat 
 	[ \$(journalctl -b -u netbackd.service -o cat | grep -c \": reattached,\") -ge 2 ]; do sleep 0.5; done'" 180 ||
 	xh_nb_fail "the journal does not show the vbd and both vifs reattached"
 xh_in dd 'journalctl -b -u blkbackd.service -u netbackd.service -o cat | grep -E "reattached|signal|version|refused" | tail -n 12'
+# The new daemons carry the loads on: g1's vif sends 1 MiB more through the new netbackd, and the
+# new blkbackd serves requests (their counters start at 0).
+xh_exec dd "timeout 120 bash -c 'until [ \"\$(nb-txbytes $id1)\" -ge 1048576 ] 2>/dev/null; do sleep 0.5; done'" 180 ||
+	xh_nb_fail "the transfer did not go on through the new netbackd (it ended before the upgrade?)"
+served='blkbackd --status 2>/dev/null | tr " " "\n" |
+	sed -n "s/^\(read\|write\)=\([0-9]*\)$/\2/p" | awk "{ n += \$1 } END { print n + 0 }"'
+xh_exec dd "timeout 120 bash -c 'until [ \$($served) -ge 100 ]; do sleep 0.5; done' && echo the new blkbackd served \$($served) requests" 180 ||
+	xh_fail "fio's load did not go on through the new blkbackd (it ended before the upgrade?)"
 for p in "$vbd/state" "$(xenstore-read "/local/domain/$(xh_domid g1)/device/vif/0/backend")/state" \
 	"$(xenstore-read "/local/domain/$(xh_domid g2)/device/vif/0/backend")/state"; do
 	[ "$(xenstore-read "$p")" = 4 ] || xh_nb_fail "after the upgrade $p is $(xenstore-read "$p"), not 4"
@@ -98,6 +113,7 @@ xh_xfer_check up "$MIB"
 wait "$fio_pid" || { cat "$XH_BOOT/fio.out"; xh_fail "fio failed across the upgrade"; }
 cat "$XH_BOOT/fio.out"
 grep -qx "fio err=0" "$XH_BOOT/fio.out" || xh_fail "fio reported errors across the upgrade"
+xh_log "deb-upgrade: $MIB MiB and $runtime s of fio verified across the upgrade"
 xh_in dd 'ddomctl status'
 xh_shutdown g2 120 || xh_nb_fail "g2 did not shut down"
 xh_shutdown g1 120 || xh_nb_fail "g1 did not shut down"
