@@ -9,9 +9,10 @@
 # Checked: both vifs Connected (backend and frontend), `netbackd --status` with what Linux
 # netfront negotiated (printed, and the frontend's xenstore nodes beside it); ping both ways; a
 # checksummed TCP transfer of MIB MiB both ways (tests/sim/tcpxfer.py); iperf3 both ways (the
-# throughput figures); then netbackd killed with SIGKILL under a running transfer: systemd
-# restarts it, it reattaches both vifs (the journal says "reattached" for each), every xenbus
-# state stays 4, the new process carries the rest of the transfer and its checksum is right.
+# throughput figures); then netbackd killed with SIGKILL three times under one running
+# transfer: systemd restarts it each time, it reattaches both vifs (the journal says
+# "reattached" for each), every xenbus state stays 4, the last process carries the rest of the
+# transfer and its checksum is right.
 # Last, a guest's shutdown closes its vif and the daemon keeps running.
 # Arguments: [MIB (64)] [IPERF_SECONDS (10)]. Runs in dom0 under `xenhost run`.
 . "$XH_SRC/tests/xenhost/lib/xh.sh"
@@ -99,33 +100,36 @@ r12=$(xh_iperf g1 $IP2 "$IPERF_S")
 r21=$(xh_iperf g1 $IP2 "$IPERF_S" -R)
 xh_log "iperf3: g1 -> g2 $r12 Mbit/s, g2 -> g1 $r21 Mbit/s"
 
-# ---- restart: SIGKILL under a running transfer, sized from iperf3's rate to last about 90 s
-# (16 MiB to 2 GiB); the kill comes once a quarter of it went through.
-RMIB=$(awk -v r="$r12" 'BEGIN { m = int(r / 8 * 90); if (m < 16) m = 16; if (m > 2048) m = 2048; print m }')
-xh_log "restart: $RMIB MiB from g1 to g2"
+# ---- restart: SIGKILL three times under one running transfer, sized from iperf3's rate to
+# last about 180 s (16 MiB to 4 GiB); each kill comes once another sixth of it went through the
+# daemon then running (its counter starts at 0), and waits for both vifs' reattach.
+RMIB=$(awk -v r="$r12" 'BEGIN { m = int(r / 8 * 180); if (m < 16) m = 16; if (m > 4096) m = 4096; print m }')
+xh_log "restart: $RMIB MiB from g1 to g2, netbackd killed three times under it"
 xh_nb_txbytes_install
 sent="nb-txbytes $id1"
-# The daemon's counter already holds the traffic above: a quarter more than it has now.
-base=$(xh_exec dd "$sent")
 xfer g1 g2 $IP2 "$RMIB" 7003 restart
-xh_exec dd "timeout 240 bash -c 'until [ \"\$($sent)\" -ge $((${base:-0} + (RMIB << 18))) ] 2>/dev/null; do sleep 0.2; done' &&
-	echo g1 has sent \$($sent) bytes through netbackd" 300 ||
-	xh_nb_fail "restart: a quarter of the transfer did not go through netbackd in 240 s"
-xh_kill_unit dd netbackd.service || xh_nb_fail "netbackd was not restarted by systemd"
-xh_exec dd "timeout 120 bash -c 'until [ \$(journalctl -b -u netbackd.service -o cat |
-	grep -c \": reattached,\") -ge 2 ]; do sleep 0.2; done'" 180 ||
-	xh_nb_fail "restart: the journal does not show both vifs reattached"
-for id in "$id1" "$id2"; do
-	fe=/local/domain/$id/device/vif/0
-	for p in "$fe/state" "$(xenstore-read "$fe/backend")/state"; do
-		[ "$(xenstore-read "$p")" = 4 ] || xh_nb_fail "restart: $p is $(xenstore-read "$p"), not 4"
+for k in 1 2 3; do
+	base=$(xh_exec dd "$sent")
+	xh_exec dd "timeout 240 bash -c 'until [ \"\$($sent)\" -ge $((${base:-0} + RMIB * (1 << 20) / 6)) ] 2>/dev/null; do sleep 0.2; done' &&
+		echo g1 has sent \$($sent) bytes through this netbackd" 300 ||
+		xh_nb_fail "restart $k: a sixth of the transfer did not go through netbackd in 240 s"
+	xh_kill_unit dd netbackd.service || xh_nb_fail "restart $k: netbackd was not restarted by systemd"
+	xh_exec dd "timeout 120 bash -c 'until [ \$(journalctl -b -u netbackd.service -o cat |
+		grep -c \": reattached,\") -ge $((2 * k)) ]; do sleep 0.2; done'" 180 ||
+		xh_nb_fail "restart $k: the journal does not show both vifs reattached"
+	for id in "$id1" "$id2"; do
+		fe=/local/domain/$id/device/vif/0
+		for p in "$fe/state" "$(xenstore-read "$fe/backend")/state"; do
+			[ "$(xenstore-read "$p")" = 4 ] || xh_nb_fail "restart $k: $p is $(xenstore-read "$p"), not 4"
+		done
 	done
+	xh_log "restart: kill -9 number $k, both vifs reattached, every state 4"
 done
 xh_xfer_check restart "$RMIB"
 after=$(xh_exec dd "$sent")
-xh_log "restart: the new netbackd carried $after bytes of g1's transfer"
+xh_log "restart: the third new netbackd carried $after bytes of g1's transfer"
 [ "${after:-0}" -ge $((1 << 20)) ] ||
-	xh_nb_fail "restart: the transfer ended before the kill (the new daemon carried ${after:-0} bytes)"
+	xh_nb_fail "restart: the transfer ended before the last kill (the new daemon carried ${after:-0} bytes)"
 xh_in dd 'journalctl -b -u netbackd.service -o cat | grep -E ": (connected|reattached),|EAL:|signal|exit"'
 status=$(xh_exec dd 'netbackd --status') || xh_nb_fail "netbackd --status failed after the restart"
 echo "$status"
