@@ -85,6 +85,10 @@ int blk_config_set(struct blk_config *c, const char *key, const char *value, cha
 		r = conf_parse_uint(value, 0, BLK_MAX_RING_ORDER, &c->max_ring_order);
 	else if (!strcmp(key, "persistent-grants"))
 		r = conf_parse_uint(value, 0, BLK_PERSISTENT_CAP, &c->persistent_grants);
+	else if (!strcmp(key, "workers"))
+		/* 0: one per CPU in the daemon's affinity mask (vbd.c). More
+		 * threads than CPUs only add switches between them. */
+		r = conf_parse_uint(value, 0, BLK_WORKERS_CAP, &c->workers);
 	else if (!strcmp(key, "poll-us"))
 		/* Past 10 ms a poll is no longer a short wait for the next
 		 * request but a CPU given away: refuse it as a likely typo. */
@@ -139,9 +143,12 @@ const char *blk_config_usage(void)
 	       "      --max-indirect-segments N  feature-max-indirect-segments, 0 or 12..1024 (256)\n"
 	       "      --max-ring-order N         max-ring-page-order, 0..4 (4)\n"
 	       "      --persistent-grants N      persistent grants kept per queue, 0 = off (1056)\n"
-	       "      --poll-us N                busy-poll a queue this long (microseconds) before\n"
-	       "                                 sleeping; 0 = always sleep, 0..10000 (" BLK_STR(BLK_POLL_US_DEFAULT) ")\n"
-	       "      --poll-io-us N             the same while the queue's I/O is in flight,\n"
+	       "      --workers N                data-path threads serving every queue, 1.." BLK_STR(BLK_WORKERS_CAP) ";\n"
+	       "                                 0 = one per CPU the daemon may use (0)\n"
+	       "      --poll-us N                a worker busy-polls its queues this long\n"
+	       "                                 (microseconds) before sleeping; 0 = always sleep,\n"
+	       "                                 0..10000 (" BLK_STR(BLK_POLL_US_DEFAULT) ")\n"
+	       "      --poll-io-us N             the same while a queue's I/O is in flight,\n"
 	       "                                 waiting for the store; 0..10000 (" BLK_STR(BLK_POLL_IO_US_DEFAULT) ")\n"
 	       "      --submit-batch N           requests per io_submit, at most; 1.." BLK_STR(BLK_SUBMIT_BATCH_CAP) " (" BLK_STR(BLK_SUBMIT_BATCH_DEFAULT) ")\n"
 	       "      --max-devices N            vbds served at most, 1..4096 (512)\n"

@@ -28,6 +28,8 @@
 #define BLK_MAX_INDIRECT_CAP 1024
 #define BLK_PERSISTENT_CAP 65536
 #define BLK_POLL_US_CAP 10000
+/* Worker threads, at most (common/workers.h WK_WORKERS_CAP). */
+#define BLK_WORKERS_CAP 64
 /* What a queue worker busy-polls by default (config.c says why). */
 #define BLK_POLL_US_DEFAULT 50
 /* ... and while its I/O is in flight, waiting for the store (config.c). */
@@ -49,6 +51,7 @@ struct blk_config {
 	unsigned max_indirect;		/* feature-max-indirect-segments; 0 = off */
 	unsigned max_ring_order;	/* max-ring-page-order */
 	unsigned persistent_grants;	/* per queue; 0 = no feature-persistent */
+	unsigned workers;		/* data-path threads; 0 = one per CPU it may use */
 	unsigned poll_us;		/* a worker busy-polls this long before sleeping */
 	unsigned poll_io_us;		/* ... this long while its I/O is in flight */
 	unsigned submit_batch;		/* requests per io_submit, at most */

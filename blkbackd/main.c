@@ -115,8 +115,8 @@ static int start(struct daemon *dm, const struct blk_config *cfg)
 	r = daemon_serve(&dm->core, dm->bus, dir, BLK_CTL_SOCKET, on_ctl, dm);
 	if (r < 0)
 		return r;
-	log_info("blkbackd %s serving domain %u (%zu kind(s)), control socket in %s",
-		 DDOM_VERSION, dm->core.self, n, dir);
+	log_info("blkbackd %s serving domain %u (%zu kind(s)), %u worker(s), control socket in %s",
+		 DDOM_VERSION, dm->core.self, n, blk_ctx_workers(dm->ctx), dir);
 	on_change(dm);
 	return 0;
 }

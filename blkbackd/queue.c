@@ -41,16 +41,13 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
+#include <stddef.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -59,6 +56,7 @@
 #include "qstate.h"
 #include "queue.h"
 #include "ring.h"
+#include "workers.h"
 
 _Static_assert(BLK_MAX_RING_PAGES == BLK_QSTATE_MAX_PAGES, "state file ring refs");
 _Static_assert(sizeof(union blkif_sring_entry) <= BLK_QSTATE_RAW, "state file slot copy");
@@ -123,10 +121,17 @@ struct blk_queue {
 	size_t slot;
 	struct blk_grants *grants;
 	struct blk_ioq *ioq;
-	int stop_fd;
-	_Atomic bool stopping;	/* set before stop_fd is written */
-	pthread_t thread;
-	bool started;
+	/* The worker that serves this queue (cfg.pool's, or a private one). */
+	struct wk_pollable pl;
+	struct wk_worker *w;
+	struct wk_pool *own_pool;
+	bool attached;
+	bool kick;		/* a full pass is due (an fd fired, arm found work) */
+	bool fired;		/* the port fired: unmask it after the pass */
+	_Atomic bool stopping;	/* blk_queue_stop: drain, take nothing new */
+	pthread_mutex_t mu;	/* drained, for the stopping thread */
+	pthread_cond_t cv;
+	bool drained;
 
 	unsigned max_segs;
 	struct qreq *reqs;
@@ -539,16 +544,21 @@ static void complete(struct blk_queue *q, struct blk_io *io)
 	respond(q, rq, BLKIF_RSP_OKAY);
 }
 
-static void reap(struct blk_queue *q)
+/* Completes what the store finished; returns how many. */
+static unsigned reap(struct blk_queue *q)
 {
 	struct blk_io *done[64];
+	unsigned total = 0;
 	int n, i;
 
 	do {
 		n = q->ioq->ops->reap(q->ioq, done, 64);
 		for (i = 0; i < n; i++)
 			complete(q, done[i]);
+		if (n > 0)
+			total += (unsigned)n;
 	} while (n == 64);
+	return total;
 }
 
 /* --- taking requests --- */
@@ -679,33 +689,28 @@ static void update_gauges(struct blk_queue *q)
 	cnt_set(q, BLK_CNT_ZERO_COPY_SEGS, gs.pinned_segs);
 }
 
-/* One pass of work; true if more is ready right now (do not sleep). */
-static bool pass(struct blk_queue *q)
+/*
+ * One pass of work: returns the progress made (completions and requests
+ * taken); *more is set if more is ready right now.
+ */
+static unsigned pass(struct blk_queue *q, bool *more)
 {
-	bool more = false;
+	unsigned done = reap(q), n;
 
-	reap(q);
 	if (q->held && !must_wait(q, q->held)) {
 		struct qreq *rq = q->held;
 
 		q->held = NULL;
 		start(q, rq);
+		done++;
 	}
 	flush_submits(q);
-	if (consume(q) == q->submit_batch)
-		more = true;
+	n = consume(q);
+	*more = n == q->submit_batch;
 	flush_submits(q);
 	push_responses(q);
 	update_gauges(q);
-	return more;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return done + n;
 }
 
 /* True if a request or a completion may be there. A hint only: the pass
@@ -721,156 +726,118 @@ static bool work_seen(struct blk_queue *q)
 }
 
 /*
- * How long to busy-poll before sleeping: cfg.poll_us for a queue waiting on
- * its frontend, cfg.poll_io_us while its I/O is in flight. A store that
- * completes in batches leaves gaps longer than poll_us between them; a
- * worker asleep in such a gap pays a wakeup per batch, on the path of the
- * requests the batch's answers let the frontend send (docs/bench.md,
- * 2026-12-06 (4)).
+ * Stopping: requests not yet in the store are dropped (the device is
+ * going; they stay in the state file for a restarted daemon), completions
+ * are reaped and answered. When nothing is in flight any more the stopping
+ * thread is told.
  */
-static unsigned spin_us(const struct blk_queue *q)
+static unsigned drain_step(struct blk_queue *q)
 {
-	return q->io_inflight ? q->cfg.poll_io_us : q->cfg.poll_us;
-}
+	unsigned n;
 
-/* Busy-polls for up to spin_us(); true if work showed up. */
-static bool spin(struct blk_queue *q)
-{
-	uint64_t end = now_ns() + (uint64_t)spin_us(q) * 1000u;
-
-	do {
-		for (int i = 0; i < 32; i++) {
-			if (work_seen(q) ||
-			    atomic_load_explicit(&q->stopping, memory_order_relaxed))
-				return true;
-			__builtin_ia32_pause();
-		}
-		if (q->io_inflight)
-			sched_yield();
-	} while (now_ns() < end);
-	return false;
+	q->submit_head = q->submit_tail = NULL;
+	q->held = NULL;
+	n = reap(q);
+	q->submit_head = q->submit_tail = NULL;
+	push_responses(q);
+	update_gauges(q);
+	if (!q->io_inflight) {
+		pthread_mutex_lock(&q->mu);
+		q->drained = true;
+		pthread_cond_broadcast(&q->cv);
+		pthread_mutex_unlock(&q->mu);
+	}
+	return n;
 }
 
 /*
- * Nothing to do right now: poll a while, then get ready to sleep. True if
- * there is work after all. Before a sleep the frontend is asked to notify
+ * The worker's pass over this queue. A full pass runs when something may
+ * be there (work_seen), an fd fired or the last pass left more; otherwise
+ * it costs a few loads. While its I/O is in flight the queue asks the
+ * worker to keep polling for cfg.poll_io_us, giving the CPU away between
+ * passes: a store that completes in batches leaves gaps longer than
+ * poll_us between them, and a worker asleep in such a gap pays a wakeup per
+ * batch on the path of the requests the answers let the frontend send
+ * (docs/bench.md, 2026-12-06 (4)).
+ */
+static unsigned q_poll(struct wk_pollable *p, struct wk_worker *w)
+{
+	struct blk_queue *q = (struct blk_queue *)((char *)p - offsetof(struct blk_queue, pl));
+	unsigned n = 0;
+	bool more = false;
+
+	if (atomic_load_explicit(&q->stopping, memory_order_relaxed)) {
+		if (!q->drained)
+			n = drain_step(q);
+	} else if (q->kick || q->fired || work_seen(q)) {
+		q->kick = false;
+		n = pass(q, &more);
+		q->kick = more;
+	}
+	/* Unmask after the work (lateeoi): a storm of events costs one
+	 * pass, not one wakeup each; arm's final check covers the gap. */
+	if (q->fired) {
+		q->fired = false;
+		q->ops->evtchn_unmask(q->ev, q->port);
+	}
+	if (q->io_inflight)
+		wk_worker_spin(w, q->cfg.poll_io_us, true);
+	return n + more;
+}
+
+/*
+ * Before the worker sleeps: the frontend is asked to notify
  * (RING_FINAL_CHECK_FOR_REQUESTS re-arms req_event) unless the queue cannot
  * take requests anyway, and the ioq's fd is armed; each then re-checks, so
- * nothing that arrived meanwhile is slept through.
+ * nothing that arrived meanwhile is slept through. True if there is work
+ * after all.
  */
-static bool idle(struct blk_queue *q)
+static bool q_arm(struct wk_pollable *p, struct wk_worker *w, uint64_t *wake_ns)
 {
+	struct blk_queue *q = (struct blk_queue *)((char *)p - offsetof(struct blk_queue, pl));
 	int work = 0;
 
-	if (atomic_load_explicit(&q->broken, memory_order_relaxed))
-		return false;
-	if (redo_pending(q) && !busy(q))
-		return true;
-	if (spin_us(q) && spin(q))
-		return true;
-	if (!stalled(q))
-		RING_FINAL_CHECK_FOR_REQUESTS(&q->ring, work);
+	(void)w;
+	(void)wake_ns;
+	if (atomic_load_explicit(&q->stopping, memory_order_relaxed) && !q->drained)
+		work = 1;	/* the stop came after the last pass: drain now */
+	else if (!atomic_load_explicit(&q->broken, memory_order_relaxed) &&
+		 !atomic_load_explicit(&q->stopping, memory_order_relaxed)) {
+		if (redo_pending(q) && !busy(q))
+			work = 1;
+		else if (!stalled(q))
+			RING_FINAL_CHECK_FOR_REQUESTS(&q->ring, work);
+	}
+	/* Always: a completion left signalled would wake the worker at once. */
 	if (q->ioq->ops->arm && q->ioq->ops->arm(q->ioq))
 		work = 1;
+	if (work)
+		q->kick = true;
+	else
+		cnt_add(q, BLK_CNT_SLEEPS, 1);
 	return work;
 }
 
-static void drain(struct blk_queue *q)
+/* fds[0]: the event channel; fds[1]: the store's completions. */
+static bool q_event(struct wk_pollable *p, struct wk_worker *w, unsigned i, uint32_t revents)
 {
-	struct pollfd pfd = { .fd = q->ioq->ops->fd(q->ioq), .events = POLLIN };
+	struct blk_queue *q = (struct blk_queue *)((char *)p - offsetof(struct blk_queue, pl));
 
-	/* Requests not yet in the store are dropped: the device is going. */
-	q->submit_head = q->submit_tail = NULL;
-	q->held = NULL;
-	while (q->io_inflight) {
-		if (!(q->ioq->ops->arm && q->ioq->ops->arm(q->ioq)) && poll(&pfd, 1, 1000) < 0 &&
-		    errno != EINTR)
-			break;
-		reap(q);
-		q->submit_head = q->submit_tail = NULL;
+	(void)w;
+	q->kick = true;
+	if (revents & (EPOLLERR | EPOLLHUP)) {
+		/* The channel is gone (the frontend's domain died), or the
+		 * eventfd failed (not expected): stop watching it rather
+		 * than spin, and close. */
+		mark_broken(q, i ? "I/O completion fd failed" : "event channel failed");
+		return false;
 	}
-	push_responses(q);
-	update_gauges(q);
-}
-
-/*
- * Looks at the fds: returns -1 to stop, else whether the port fired (its
- * events are consumed; the caller unmasks after the work). timeout -1
- * sleeps.
- */
-static int wait_events(struct blk_queue *q, struct pollfd pfd[3], int timeout)
-{
-	bool fired = false;
-	int r = poll(pfd, 3, timeout);
-
-	if (r < 0 && errno != EINTR)
-		return -1;
-	if (r <= 0)
-		return 0;
-	if (pfd[2].revents)
-		return -1;
-	if (pfd[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
-		/* Not expected of an eventfd; never spin on it. */
-		mark_broken(q, "I/O completion fd failed");
-		return -1;
-	}
-	if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
-		/* The channel is gone (the frontend's domain died): stop
-		 * polling it rather than spin, and close. */
-		mark_broken(q, "event channel failed");
-		pfd[0].fd = -1;
-	}
-	if (pfd[0].revents & POLLIN) {
+	if (i == 0 && (revents & EPOLLIN)) {
 		cnt_add(q, BLK_CNT_WAKEUP, 1);
 		while (q->ops->evtchn_pending(q->ev) >= 0)
-			fired = true;	/* only our port is bound here */
+			q->fired = true;	/* only our port is bound here */
 	}
-	return fired;
-}
-
-/* Passes in a row without a look at the fds while work keeps coming. */
-#define PASSES_PER_POLL 64
-
-static void *worker(void *opaque)
-{
-	struct blk_queue *q = opaque;
-	struct pollfd pfd[3] = {
-		{ .fd = q->ops->evtchn_fd(q->ev), .events = POLLIN },
-		{ .fd = q->ioq->ops->fd(q->ioq), .events = POLLIN },
-		{ .fd = q->stop_fd, .events = POLLIN },
-	};
-	bool more = true;	/* look at the ring once at start */
-	unsigned passes = 0;
-	int fired;
-
-	for (;;) {
-		/*
-		 * While there is work, the fds are looked at only every
-		 * PASSES_PER_POLL passes: a pending event is one bit that
-		 * waits (the port stays masked meanwhile) and the stop flag
-		 * is read every pass, so this saves a system call per pass.
-		 */
-		fired = 0;
-		if (!more || ++passes >= PASSES_PER_POLL) {
-			passes = 0;
-			if (!more)
-				cnt_add(q, BLK_CNT_SLEEPS, 1);
-			fired = wait_events(q, pfd, more ? 0 : -1);
-			if (fired < 0)
-				break;
-		} else if (atomic_load_explicit(&q->stopping, memory_order_relaxed)) {
-			break;
-		}
-		more = pass(q);
-		/* Unmask after the work (lateeoi): a storm of events costs one
-		 * pass, not one wakeup each; the final check covers the gap. */
-		if (fired)
-			q->ops->evtchn_unmask(q->ev, q->port);
-		if (!more)
-			more = idle(q);
-	}
-	drain(q);
-	return NULL;
+	return true;
 }
 
 /* --- setup and teardown (loop thread) --- */
@@ -1021,18 +988,30 @@ static int open_state(struct blk_queue *q)
 	return blk_qstate_create(&q->st, q->cfg.state_path, &id);
 }
 
+/* Onto cfg.pool's least loaded worker, or a private one-worker pool. */
 static int launch(struct blk_queue *q)
 {
-	sigset_t all, old;
+	struct wk_pool *pool = q->cfg.pool;
 	int r;
 
-	/* Signals belong to the loop thread's signalfd. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	r = -pthread_create(&q->thread, NULL, worker, q);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!pool) {
+		struct wk_pool_cfg pc = { .name = "blkq", .count = 1, .poll_us = q->cfg.poll_us };
+
+		r = wk_pool_start(&pc, &q->own_pool);
+		if (r < 0)
+			return r;
+		pool = q->own_pool;
+	}
+	q->pl.poll = q_poll;
+	q->pl.arm = q_arm;
+	q->pl.event = q_event;
+	q->pl.fds[0] = q->ops->evtchn_fd(q->ev);
+	q->pl.fds[1] = q->ioq->ops->fd(q->ioq);
+	q->kick = true;	/* look at the ring once at start */
+	q->w = wk_pool_least_loaded(pool);
+	r = wk_worker_attach(q->w, &q->pl);
 	if (r == 0)
-		q->started = true;
+		q->attached = true;
 	return r;
 }
 
@@ -1053,7 +1032,8 @@ int blk_queue_start(const struct blk_queue_cfg *cfg, struct blk_queue **ret)
 	q->cfg.name = q->name;
 	q->ops = cfg->ops;
 	q->lim = cfg->limits;
-	q->stop_fd = -1;
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->cv, NULL);
 	q->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000, 10);
 	q->max_segs = q->lim.max_indirect > BLKIF_MAX_SEGMENTS_PER_REQUEST ?
 		      q->lim.max_indirect : BLKIF_MAX_SEGMENTS_PER_REQUEST;
@@ -1092,12 +1072,6 @@ int blk_queue_start(const struct blk_queue_cfg *cfg, struct blk_queue **ret)
 	r = cfg->store->ops->ioq_new(cfg->store, q->nreqs, &q->ioq);
 	if (r < 0)
 		goto err;
-	step = "create the stop eventfd";
-	q->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (q->stop_fd < 0) {
-		r = -errno;
-		goto err;
-	}
 	step = "bind the event channel";
 	r = bind_port(q);
 	if (r < 0)
@@ -1113,7 +1087,7 @@ int blk_queue_start(const struct blk_queue_cfg *cfg, struct blk_queue **ret)
 		q->ops->evtchn_notify(q->ev, q->port);
 		cnt_add(q, BLK_CNT_NOTIFY, 1);
 	}
-	step = "start the worker";
+	step = "hand the queue to a worker";
 	r = launch(q);
 	if (r < 0)
 		goto err;
@@ -1131,15 +1105,18 @@ void blk_queue_stop(struct blk_queue *q, uint64_t *retire)
 
 	if (!q)
 		return;
-	if (q->started) {
-		uint64_t one = 1;
-
+	if (q->attached) {
+		/* The worker drains the queue (its in-flight I/O completes and
+		 * is answered) while it goes on serving its other queues. */
 		atomic_store(&q->stopping, true);
-		if (write(q->stop_fd, &one, sizeof(one)) < 0) {
-			/* cannot fail on a fresh eventfd */
-		}
-		pthread_join(q->thread, NULL);
+		wk_worker_kick(q->w);
+		pthread_mutex_lock(&q->mu);
+		while (!q->drained)
+			pthread_cond_wait(&q->cv, &q->mu);
+		pthread_mutex_unlock(&q->mu);
+		wk_worker_detach(q->w, &q->pl);
 	}
+	wk_pool_stop(q->own_pool);
 	if (q->grants) {	/* the kept grants are unmapped below */
 		struct blk_grant_stats gs;
 
@@ -1158,8 +1135,6 @@ void blk_queue_stop(struct blk_queue *q, uint64_t *retire)
 		q->ops->gnttab_unmap(q->gt, q->ring_addr, q->cfg.nr_ring_pages);
 	q->ops->evtchn_close(q->ev);
 	q->ops->gnttab_close(q->gt);
-	if (q->stop_fd >= 0)
-		close(q->stop_fd);
 	if (q->reqs)
 		for (i = 0; i < q->nreqs; i++) {
 			free(q->reqs[i].pages);
@@ -1176,6 +1151,8 @@ void blk_queue_stop(struct blk_queue *q, uint64_t *retire)
 		munmap(q->bounce, (size_t)q->nbounce * BLK_PAGE_SIZE);
 	free(q->free_pages);
 	free(q->ind_buf);
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->cv);
 	free(q);
 }
 

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * One blkif queue: a shared ring (1..2^max-ring-page-order pages), its event
- * channel, a worker thread that consumes requests, moves data through
- * grant.c, submits I/O to the store's per-thread blk_ioq and writes
- * responses.
+ * channel, and the pass that consumes requests, moves data through grant.c,
+ * submits I/O to the store's blk_ioq and writes responses. The passes run
+ * on a worker of the daemon's pool (common/workers.h): many queues share a
+ * few threads, each queue gets one pass per round of its worker.
  *
  * Threads: blk_queue_start/stop/stats are called by the loop thread (the
- * vbd); everything else runs on the queue's own worker thread, which owns
- * its gnttab and evtchn handles, its ioq and a request pool sized from the
+ * vbd); everything else runs on the queue's worker, and only there: its
+ * gnttab and evtchn handles, its ioq and a request pool sized from the
  * ring (no allocation after start). The worker never touches xenstore: a
  * ring that breaks the protocol marks the queue broken and is reported
  * through cfg.fatal_fd (an eventfd the vbd watches on the loop thread).
@@ -21,6 +22,7 @@
 
 #include "blkstore.h"
 #include "proto.h"
+#include "workers.h"
 #include "xen-ops.h"
 
 /* Ring pages we accept: 2^BLK_MAX_RING_ORDER (Linux blkback's
@@ -41,8 +43,11 @@ struct blk_queue_cfg {
 	_Atomic uint64_t *sectors;	/* device size, updated by online resize */
 	struct blk_store *store;
 	int fatal_fd;			/* eventfd: written when the ring breaks */
-	unsigned poll_us;		/* busy-poll this long before sleeping; 0 = never */
-	unsigned poll_io_us;		/* the same while I/O is in flight at the store */
+	/* The worker pool to run on (the least loaded worker); NULL: a
+	 * private pool of one worker, polling for poll_us. */
+	struct wk_pool *pool;
+	unsigned poll_us;		/* the private pool's busy-poll before sleeping */
+	unsigned poll_io_us;		/* keep polling this long while I/O is in flight */
 	unsigned submit_batch;		/* requests per store submit call, 1..64 */
 	/*
 	 * Restart state (qstate.h): the file that keeps this queue's consumer
@@ -88,7 +93,7 @@ enum {
 	BLK_CNT_WAKEUP,
 	BLK_CNT_REDONE,		/* requests run again after a restart (reattach) */
 	BLK_CNT_SUBMIT_CALLS,	/* calls into the store's submit (io_submit) */
-	BLK_CNT_SLEEPS,		/* times the worker slept (blocked in poll) */
+	BLK_CNT_SLEEPS,		/* times the queue was armed for its worker's sleep */
 	BLK_CNT__MAX
 };
 
@@ -96,11 +101,11 @@ extern const char *const blk_cnt_names[BLK_CNT__MAX];
 
 struct blk_queue;
 
-/* Maps the ring, binds the event channel, starts the worker. */
+/* Maps the ring, binds the event channel, hands the queue to a worker. */
 int blk_queue_start(const struct blk_queue_cfg *cfg, struct blk_queue **ret);
 /*
- * Stops the worker after its in-flight I/O has completed (and been
- * answered), then unbinds, unmaps and frees. The state file stays (the vbd
+ * Takes the queue off its worker after its in-flight I/O has completed
+ * (and been answered), then unbinds, unmaps and frees. The state file stays (the vbd
  * removes it when the device closes): requests taken and never answered
  * are in it, for a restarted daemon to run again. Its final counters (not the
  * gauges: in-flight, persistent-grants) are added to retire[] unless NULL.

@@ -82,6 +82,7 @@ struct blk_ctx {
 	unsigned connected;
 	void (*on_change)(void *opaque);
 	void *on_change_opaque;
+	struct wk_pool *pool;		/* the queues' workers */
 	char state_dir[PATH_MAX];	/* restart state files; "" = none */
 	bool keep_state;		/* stopping: keep them for the next run */
 };
@@ -472,6 +473,7 @@ static int start_queues(struct xb_device *d, struct vbd *v, bool reattach)
 	qc.sectors = &v->sectors;
 	qc.store = v->store;
 	qc.fatal_fd = v->fatal_fd;
+	qc.pool = v->ctx->pool;
 	qc.poll_us = v->ctx->cfg.poll_us;
 	qc.poll_io_us = v->ctx->cfg.poll_io_us;
 	qc.submit_batch = v->ctx->cfg.submit_batch;
@@ -719,12 +721,22 @@ int blk_ctx_new(const struct blk_config *cfg, const struct xen_ops *ops, struct 
 {
 	static const char *const names[3] = { "vbd", "qdisk", "vbd3" };
 	struct blk_ctx *c = calloc(1, sizeof(*c));
+	struct wk_pool_cfg pc = { .name = "blkbackd", .count = cfg->workers,
+				  .poll_us = cfg->poll_us };
 	unsigned i, n = 0;
+	int r;
 
 	if (!c)
 		return -ENOMEM;
 	c->cfg = *cfg;
 	c->ops = ops;
+	if (!pc.count)
+		pc.count = wk_cpus() < WK_WORKERS_CAP ? wk_cpus() : WK_WORKERS_CAP;
+	r = wk_pool_start(&pc, &c->pool);
+	if (r < 0) {
+		free(c);
+		return r;
+	}
 	for (i = 0; i < 3; i++) {
 		if (!(cfg->kinds & (1u << i)))
 			continue;
@@ -746,7 +758,15 @@ int blk_ctx_new(const struct blk_config *cfg, const struct xen_ops *ops, struct 
 
 void blk_ctx_free(struct blk_ctx *c)
 {
+	if (!c)
+		return;
+	wk_pool_stop(c->pool);
 	free(c);
+}
+
+unsigned blk_ctx_workers(const struct blk_ctx *c)
+{
+	return wk_pool_count(c->pool);
 }
 
 size_t blk_ctx_drivers(struct blk_ctx *c, const struct xb_driver *ret[static 3])
@@ -807,6 +827,14 @@ void blk_ctx_status(const struct blk_ctx *c, FILE *out)
 	unsigned i;
 
 	fprintf(out, "blkbackd: %u vbd(s) connected\n", c->connected);
+	fprintf(out, "workers:");
+	for (i = 0; i < wk_pool_count(c->pool); i++) {
+		struct wk_worker_stats st;
+
+		wk_worker_stats(wk_pool_get(c->pool, i), &st);
+		fprintf(out, " %u:%u", i, st.pollables);
+	}
+	fprintf(out, " (worker:queues)\n");
 	for (v = c->vbds; v; v = v->next) {
 		uint64_t cnt[BLK_CNT__MAX];
 
@@ -900,5 +928,21 @@ void blk_ctx_status_json(const struct blk_ctx *c, struct json *j)
 	json_arr_begin(j);
 	for (v = c->vbds; v; v = v->next)
 		vbd_status_json(v, j);
+	json_arr_end(j);
+	json_key(j, "workers");
+	json_arr_begin(j);
+	for (unsigned i = 0; i < wk_pool_count(c->pool); i++) {
+		struct wk_worker_stats st;
+
+		wk_worker_stats(wk_pool_get(c->pool, i), &st);
+		json_obj_begin(j);
+		json_ku64(j, "index", i);
+		json_ku64(j, "pollables", st.pollables);
+		json_ku64(j, "passes", st.passes);
+		json_ku64(j, "sleeps", st.sleeps);
+		json_ku64(j, "wakeups", st.wakeups);
+		json_ku64(j, "kicks", st.kicks);
+		json_obj_end(j);
+	}
 	json_arr_end(j);
 }

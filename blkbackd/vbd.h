@@ -37,6 +37,8 @@ void blk_ctx_keep_state(struct blk_ctx *c);
 /* Called (loop thread) whenever the number of connected vbds changes. */
 void blk_ctx_on_change(struct blk_ctx *c, void (*fn)(void *opaque), void *opaque);
 unsigned blk_ctx_connected(const struct blk_ctx *c);
+/* The data-path worker threads (config workers, resolved). */
+unsigned blk_ctx_workers(const struct blk_ctx *c);
 /* Re-reads every connected store's size (SIGHUP); announces changes. */
 void blk_ctx_resize_all(struct blk_ctx *c);
 /* Human-readable state and counters of every vbd. */

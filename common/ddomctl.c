@@ -594,21 +594,13 @@ static void device_metrics(struct metrics *m, const char *kind, const struct jso
 	members(m, prefix, json_get(dev, "switch"), true, what, &l);
 }
 
-static void netbackd_metrics(struct metrics *m, const struct json_val *doc)
+/* A daemon's data-path workers (common/workers.h): ddom_<daemon>_worker_*. */
+static void worker_metrics(struct metrics *m, const char *daemon, const struct json_val *doc)
 {
-	const struct json_val *u = json_get(doc, "uplinks"), *w = json_get(doc, "workers");
-	struct sample none = { .nl = 0 };
+	const struct json_val *w = json_get(doc, "workers");
+	char prefix[64];
 
-	for (u = u && u->type == JSON_ARRAY ? u->child : NULL; u; u = u->next) {
-		struct sample l = { .nl = 0 };
-
-		label(&l, "uplink", json_get_str(u, "name") ? json_get_str(u, "name") : "?");
-		one(m, "ddom_uplink_link_up", false, "1 when the uplink's link is up", &l,
-		    json_get_bool(u, "link_up"));
-		members(m, "ddom_uplink_", json_get(u, "counters"), true, "uplink counter", &l);
-		members(m, "ddom_uplink_switch_", json_get(u, "switch"), true,
-			"uplink switch port counter", &l);
-	}
+	snprintf(prefix, sizeof(prefix), "ddom_%s_worker_", daemon);
 	for (w = w && w->type == JSON_ARRAY ? w->child : NULL; w; w = w->next) {
 		struct sample l = { .nl = 0 };
 		const struct json_val *c;
@@ -620,12 +612,28 @@ static void netbackd_metrics(struct metrics *m, const struct json_val *doc)
 
 			if (!strcmp(c->key, "index") || c->type != JSON_NUMBER)
 				continue;
-			metric_name(name, sizeof(name), "ddom_netbackd_worker_", c->key,
-				    counter ? "_total" : "");
+			metric_name(name, sizeof(name), prefix, c->key, counter ? "_total" : "");
 			one(m, name, counter, counter ? "data-path worker counter (docs/ddomctl.md)"
-				    : "rings and uplink queues the worker serves", &l,
+				    : "rings (and uplink queues) the worker serves", &l,
 			    json_get_u64(w, c->key, 0));
 		}
+	}
+}
+
+static void netbackd_metrics(struct metrics *m, const struct json_val *doc)
+{
+	const struct json_val *u = json_get(doc, "uplinks");
+	struct sample none = { .nl = 0 };
+
+	for (u = u && u->type == JSON_ARRAY ? u->child : NULL; u; u = u->next) {
+		struct sample l = { .nl = 0 };
+
+		label(&l, "uplink", json_get_str(u, "name") ? json_get_str(u, "name") : "?");
+		one(m, "ddom_uplink_link_up", false, "1 when the uplink's link is up", &l,
+		    json_get_bool(u, "link_up"));
+		members(m, "ddom_uplink_", json_get(u, "counters"), true, "uplink counter", &l);
+		members(m, "ddom_uplink_switch_", json_get(u, "switch"), true,
+			"uplink switch port counter", &l);
 	}
 	one(m, "ddom_netbackd_switch_macs", false, "MAC addresses the switch has learned", &none,
 	    json_get_u64(json_get(doc, "switch"), "macs", 0));
@@ -664,6 +672,9 @@ static void metrics_collect(struct metrics *m, const struct opts *o)
 	for (int i = 0; i < 2; i++)
 		for (dev = devices(&o->d[i]); dev; dev = dev->next)
 			device_metrics(m, o->d[i].kind, dev);
+	for (int i = 0; i < 2; i++)
+		if (o->d[i].doc)
+			worker_metrics(m, o->d[i].name, o->d[i].doc);
 	if (o->d[1].doc)
 		netbackd_metrics(m, o->d[1].doc);
 }

@@ -80,7 +80,7 @@ static void status(struct daemon *dm, FILE *out)
 	}
 	fprintf(out, "switch: macs=%u\n", sw_mac_count(dm->sw));
 	for (unsigned i = 0; i < nb_workers_count(dm->workers); i++) {
-		struct nb_worker_stats st;
+		struct wk_worker_stats st;
 
 		nb_worker_stats(nb_workers_get(dm->workers, i), &st);
 		fprintf(out, "worker %u: pollables=%u passes=%llu sleeps=%llu wakeups=%llu "
@@ -117,7 +117,7 @@ static int status_json(struct daemon *dm, FILE *out)
 	json_key(&j, "workers");
 	json_arr_begin(&j);
 	for (unsigned i = 0; i < nb_workers_count(dm->workers); i++) {
-		struct nb_worker_stats st;
+		struct wk_worker_stats st;
 
 		nb_worker_stats(nb_workers_get(dm->workers, i), &st);
 		json_obj_begin(&j);

@@ -29,12 +29,12 @@
 #define NO_INTR_POLL_MAX_NS 16000000ull
 
 struct rxq {
-	struct nb_pollable pl;		/* first */
+	struct wk_pollable pl;		/* first */
 	struct up *up;
 	unsigned q;
 	bool armed;
 	uint64_t backoff_ns;		/* no RX interrupts: the next idle poll */
-	struct nb_worker *w;
+	struct wk_worker *w;
 };
 
 struct up {
@@ -54,7 +54,7 @@ struct nb_uplinks {
 	struct up up[NB_UPLINKS_CAP];
 };
 
-static unsigned rx_poll(struct nb_pollable *p, struct nb_worker *w)
+static unsigned rx_poll(struct wk_pollable *p, struct wk_worker *w)
 {
 	struct rxq *r = (struct rxq *)p;
 	struct rte_mbuf *pkts[RX_BURST];
@@ -82,16 +82,16 @@ static unsigned rx_poll(struct nb_pollable *p, struct nb_worker *w)
 	return n;
 }
 
-static bool rx_arm(struct nb_pollable *p, struct nb_worker *w, uint64_t *wake_ns)
+static bool rx_arm(struct wk_pollable *p, struct wk_worker *w, uint64_t *wake_ns)
 {
 	struct rxq *r = (struct rxq *)p;
 
-	if (r->pl.fd < 0) {
+	if (r->pl.fds[0] < 0) {
 		uint64_t t;
 
 		if (r->backoff_ns < NO_INTR_POLL_MIN_NS)
 			r->backoff_ns = NO_INTR_POLL_MIN_NS;
-		t = nb_worker_now(w) + r->backoff_ns;
+		t = wk_worker_now(w) + r->backoff_ns;
 		if (r->backoff_ns < NO_INTR_POLL_MAX_NS)
 			r->backoff_ns *= 2;
 		if (t < *wake_ns)
@@ -103,7 +103,7 @@ static bool rx_arm(struct nb_pollable *p, struct nb_worker *w, uint64_t *wake_ns
 	return false;
 }
 
-static int rx_attach(struct nb_pollable *p, struct nb_worker *w)
+static int rx_attach(struct wk_pollable *p, struct wk_worker *w)
 {
 	((struct rxq *)p)->w = w;
 	return 0;
@@ -112,12 +112,12 @@ static int rx_attach(struct nb_pollable *p, struct nb_worker *w)
 static void up_egress(struct sw_port *p, void *ctx, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct up *u = p->opaque;
-	struct nb_worker *w = ctx;
+	struct wk_worker *w = ctx;
 	struct nb_capture *cap = atomic_load_explicit(&u->cap, memory_order_acquire);
 
 	if (cap)
 		nb_capture_pkts(cap, pkts, n, true);
-	nb_uplink_tx(u->dev, nb_worker_index(w), nb_worker_offload(w), pkts, n);
+	nb_uplink_tx(u->dev, wk_worker_index(w), nb_worker_offload(w), pkts, n);
 }
 
 static void close_one(struct nb_uplinks *us, struct up *u)
@@ -126,7 +126,7 @@ static void close_one(struct nb_uplinks *us, struct up *u)
 	nb_workers_sync(us->ws);
 	for (unsigned q = 0; q < u->nrx; q++)
 		if (u->rx[q].w)
-			nb_worker_detach(u->rx[q].w, &u->rx[q].pl);
+			wk_worker_detach(u->rx[q].w, &u->rx[q].pl);
 	nb_capture_close(atomic_exchange(&u->cap, NULL));
 	nb_uplink_close(u->dev);
 	u->dev = NULL;
@@ -167,14 +167,15 @@ static int open_one(struct nb_uplinks *us, struct up *u, const char *devargs, un
 		rq->pl.poll = rx_poll;
 		rq->pl.arm = rx_arm;
 		rq->pl.attach = rx_attach;
-		rq->pl.fd = nb_uplink_intr_fd(u->dev, q);
-		r = nb_worker_attach(nb_workers_get(us->ws, q), &rq->pl);
+		rq->pl.fds[0] = nb_uplink_intr_fd(u->dev, q);
+		rq->pl.fds[1] = -1;
+		r = wk_worker_attach(nb_workers_get(us->ws, q), &rq->pl);
 		if (r < 0)
 			return log_err_errno(r, "uplink %s: queue %u", devargs, q);
 	}
 	log_info("uplink %s: %u queue(s), link %s, offloads 0x%x%s", nb_uplink_name(u->dev),
 		 u->nrx, nb_uplink_link_up(u->dev) ? "up" : "down", nb_uplink_caps(u->dev),
-		 u->rx[0].pl.fd < 0 ? ", no RX interrupts (polled every 1-16 ms when idle)" : "");
+		 u->rx[0].pl.fds[0] < 0 ? ", no RX interrupts (polled every 1-16 ms when idle)" : "");
 	return 0;
 }
 

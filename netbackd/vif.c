@@ -672,7 +672,7 @@ static void stop_queues(struct vif *v)
 			continue;
 		vifq_counters(q, v->retired);
 		if (vifq_worker(q))
-			nb_worker_detach(vifq_worker(q), vifq_pollable(q));
+			wk_worker_detach(vifq_worker(q), vifq_pollable(q));
 		vifq_free(q);
 		v->v.q[i] = NULL;
 	}
@@ -717,7 +717,7 @@ static int start_queues(struct xb_device *d, struct vif *v, const struct queue_r
 	if (r < 0)
 		return xb_dev_fatal(d, r, "the switch has no free port (%u in use)", SW_MAX_PORTS);
 	for (unsigned i = 0; i < v->v.nqueues; i++) {
-		r = nb_worker_attach(nb_workers_least_loaded(c->cc.workers), vifq_pollable(v->v.q[i]));
+		r = wk_worker_attach(nb_workers_least_loaded(c->cc.workers), vifq_pollable(v->v.q[i]));
 		if (r < 0)
 			return xb_dev_fatal(d, r, "queue %u: mapping rings %llu/%llu or binding ports "
 					    "%llu/%llu", i, (unsigned long long)qr[i].tx_ref,

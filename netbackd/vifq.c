@@ -77,10 +77,10 @@ struct rx_state {
 };
 
 struct vifq {
-	struct nb_pollable pl;		/* first: the worker's view */
+	struct wk_pollable pl;		/* first: the worker's view */
 	struct vifq_cfg cfg;
 	struct nb_vif *vif;
-	struct nb_worker *w;
+	struct wk_worker *w;
 	const struct xen_ops *ops;
 	struct xen_gnttab *gt;
 	struct xen_evtchn *ev;
@@ -89,7 +89,7 @@ struct vifq {
 	netif_rx_back_ring_t rx;
 	int tx_port, rx_port;		/* local; equal without split channels */
 	struct rte_ring *inbox;
-	struct nb_worker *_Atomic owner;	/* q->w, for other threads' kicks */
+	struct wk_worker *_Atomic owner;	/* q->w, for other threads' kicks */
 	const char *broken;
 	bool tx_throttled;
 	unsigned caps;			/* offloads the guest takes (offload.h) */
@@ -169,7 +169,7 @@ static bool credit_take(struct vifq *q, uint32_t len)
 {
 	struct nb_vif *v = q->vif;
 	uint64_t bytes = atomic_load_explicit(&v->credit_bytes, memory_order_relaxed);
-	uint64_t now = nb_worker_now(q->w), next;
+	uint64_t now = wk_worker_now(q->w), next;
 	int64_t max_burst, c;
 
 	if (!bytes)
@@ -498,10 +498,10 @@ static unsigned tx_pass(struct vifq *q)
 
 /* ---------------------------------------------------------- guest RX */
 
-void vifq_deliver(struct vifq *q, struct nb_worker *from, struct rte_mbuf **pkts, uint16_t n)
+void vifq_deliver(struct vifq *q, struct wk_worker *from, struct rte_mbuf **pkts, uint16_t n)
 {
 	unsigned done = rte_ring_mp_enqueue_burst(q->inbox, (void **)pkts, n, NULL);
-	struct nb_worker *owner;
+	struct wk_worker *owner;
 
 	if (done < n) {
 		cnt_add(q, VQ_CNT_RX_DROP_BACKLOG, n - done);
@@ -516,7 +516,7 @@ void vifq_deliver(struct vifq *q, struct nb_worker *from, struct rte_mbuf **pkts
 	 */
 	owner = atomic_load_explicit(&q->owner, memory_order_seq_cst);
 	if (done && owner && owner != from)
-		nb_worker_kick(owner);
+		wk_worker_kick(owner);
 }
 
 /* Moves packets from the inbox to the pending list, with the guest's
@@ -771,12 +771,12 @@ static unsigned rx_pass(struct vifq *q)
 
 /* ---------------------------------------------------------- pollable */
 
-static struct vifq *of(struct nb_pollable *p)
+static struct vifq *of(struct wk_pollable *p)
 {
 	return (struct vifq *)p;
 }
 
-static unsigned vq_poll(struct nb_pollable *p, struct nb_worker *w)
+static unsigned vq_poll(struct wk_pollable *p, struct wk_worker *w)
 {
 	struct vifq *q = of(p);
 
@@ -793,7 +793,7 @@ static unsigned rx_free(struct vifq *q)
 	return n < 0 ? 0 : (unsigned)n;
 }
 
-static bool vq_arm(struct nb_pollable *p, struct nb_worker *w, uint64_t *wake_ns)
+static bool vq_arm(struct wk_pollable *p, struct wk_worker *w, uint64_t *wake_ns)
 {
 	struct vifq *q = of(p);
 	int more = 0;
@@ -885,9 +885,9 @@ static int resume_rx(struct vifq *q)
 	return 0;
 }
 
-static void vq_detach(struct nb_pollable *p, struct nb_worker *w);
+static void vq_detach(struct wk_pollable *p, struct wk_worker *w);
 
-static int vq_attach(struct nb_pollable *p, struct nb_worker *w)
+static int vq_attach(struct wk_pollable *p, struct wk_worker *w)
 {
 	struct vifq *q = of(p);
 	int r;
@@ -937,7 +937,7 @@ err:
 	return r;
 }
 
-static void vq_detach(struct nb_pollable *p, struct nb_worker *w)
+static void vq_detach(struct wk_pollable *p, struct wk_worker *w)
 {
 	struct vifq *q = of(p);
 	struct rte_mbuf *m;
@@ -976,7 +976,8 @@ int vifq_new(const struct vifq_cfg *cfg, struct vifq **ret)
 	q->pl.arm = vq_arm;
 	q->pl.attach = vq_attach;
 	q->pl.detach = vq_detach;
-	q->pl.fd = -1;
+	q->pl.fds[0] = -1;
+	q->pl.fds[1] = -1;
 	q->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000, 5);
 	q->caps = NB_CAP_MULTISEG | NB_CAP_PHDR_LINUX | (q->vif->csum4 ? NB_CAP_IPV4_CSUM : 0) |
 		  (q->vif->csum6 ? NB_CAP_IPV6_CSUM : 0) |
@@ -1002,12 +1003,12 @@ void vifq_free(struct vifq *q)
 	free(q);
 }
 
-struct nb_pollable *vifq_pollable(struct vifq *q)
+struct wk_pollable *vifq_pollable(struct vifq *q)
 {
 	return &q->pl;
 }
 
-struct nb_worker *vifq_worker(const struct vifq *q)
+struct wk_worker *vifq_worker(const struct vifq *q)
 {
 	return q->w;
 }
@@ -1036,7 +1037,7 @@ void vifq_describe(const struct vifq *q, FILE *out)
 	fprintf(out, "    q%u: worker=%u tx-port=%d rx-port=%d tx: req_prod=%u req_cons=%u "
 		     "rsp_prod=%u req_event=%u rsp_event=%u%s | rx: req_prod=%u req_cons=%u "
 		     "rsp_prod=%u req_event=%u rsp_event=%u inbox=%u pending=%u | tx=%llu rx=%llu%s\n",
-		q->cfg.idx, q->w ? nb_worker_index(q->w) : 0, q->tx_port, q->rx_port,
+		q->cfg.idx, q->w ? wk_worker_index(q->w) : 0, q->tx_port, q->rx_port,
 		RING_READ_ONCE(ts->req_prod), q->tx.req_cons, RING_READ_ONCE(ts->rsp_prod),
 		RING_READ_ONCE(ts->req_event), RING_READ_ONCE(ts->rsp_event),
 		q->tx_throttled ? " throttled" : "", RING_READ_ONCE(rs->req_prod), q->rx.req_cons,

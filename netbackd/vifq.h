@@ -47,8 +47,8 @@
 #include <xen/event_channel.h>
 
 struct nb_vif;
-struct nb_worker;
-struct nb_pollable;
+struct wk_worker;
+struct wk_pollable;
 struct vifq;
 
 struct vifq_cfg {
@@ -92,14 +92,14 @@ extern const char *const vq_cnt_names[VQ_CNT__MAX];
 int vifq_new(const struct vifq_cfg *cfg, struct vifq **ret);
 /* After the worker detached it (or it was never attached). NULL is fine. */
 void vifq_free(struct vifq *q);
-struct nb_pollable *vifq_pollable(struct vifq *q);
+struct wk_pollable *vifq_pollable(struct vifq *q);
 /* The worker it is attached to (NULL before). */
-struct nb_worker *vifq_worker(const struct vifq *q);
+struct wk_worker *vifq_worker(const struct vifq *q);
 /*
  * Queues packets for the guest (any worker: `from` is the caller's).
  * Takes ownership: what the inbox cannot take is freed and counted.
  */
-void vifq_deliver(struct vifq *q, struct nb_worker *from, struct rte_mbuf **pkts, uint16_t n);
+void vifq_deliver(struct vifq *q, struct wk_worker *from, struct rte_mbuf **pkts, uint16_t n);
 /* Why the ring was declared broken (NULL while it is not). */
 const char *vifq_broken(const struct vifq *q);
 void vifq_counters(const struct vifq *q, uint64_t sum[VQ_CNT__MAX]);

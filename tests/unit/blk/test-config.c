@@ -27,7 +27,8 @@ static void test_defaults_and_options(void)
 	char *argv[] = { "blkbackd", "--max-queues", "2", "--kinds=vbd,qdisk", "--status",
 			 "--max-ring-order", "0", "--persistent-grants=0",
 			 "--max-indirect-segments", "0", "--runtime-dir", "/tmp/x",
-			 "--poll-us", "0", "--submit-batch", "32", "--poll-io-us=7", NULL };
+			 "--poll-us", "0", "--submit-batch", "32", "--poll-io-us=7",
+			 "--workers", "3", NULL };
 	struct blk_config c;
 
 	blk_config_defaults(&c);
@@ -35,8 +36,9 @@ static void test_defaults_and_options(void)
 	CHECK(c.poll_us == BLK_POLL_US_DEFAULT && c.poll_us > 0);
 	CHECK(c.submit_batch == BLK_SUBMIT_BATCH_DEFAULT);
 	CHECK(c.poll_io_us == BLK_POLL_IO_US_DEFAULT && c.poll_io_us > c.poll_us);
-	CHECK(parse(&c, 17, argv) == 0);
-	CHECK(c.poll_us == 0 && c.submit_batch == 32 && c.poll_io_us == 7);
+	CHECK(c.workers == 0);	/* one per CPU */
+	CHECK(parse(&c, 19, argv) == 0);
+	CHECK(c.poll_us == 0 && c.submit_batch == 32 && c.poll_io_us == 7 && c.workers == 3);
 	CHECK(c.max_queues == 2 && c.kinds == (BLK_KIND_VBD | BLK_KIND_QDISK) && c.status);
 	CHECK(c.max_ring_order == 0 && c.persistent_grants == 0 && c.max_indirect == 0);
 	CHECK(!strcmp(c.common.runtime_dir, "/tmp/x"));
@@ -67,6 +69,7 @@ static void test_bad_options(void)
 	char *a13[] = { "b", "--submit-batch", "0" };
 	char *a14[] = { "b", "--submit-batch", "65" };
 	char *a15[] = { "b", "--poll-io-us", "10001" };
+	char *a16[] = { "b", "--workers", "65" };
 	char *a9[] = { "b", "stray" };
 	char *a10[] = { "b", "--help=yes" };
 	char *a11[] = { "b", "--log-level", "loud" };
@@ -86,6 +89,7 @@ static void test_bad_options(void)
 	expect_bad(a13, 3, "submit-batch");
 	expect_bad(a14, 3, "65");
 	expect_bad(a15, 3, "poll-io-us");
+	expect_bad(a16, 3, "workers");
 }
 
 static void write_file(const char *path, const char *text)
