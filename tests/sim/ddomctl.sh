@@ -168,6 +168,9 @@ py '[(k["kind"], k["domid"], k["devid"], k["state"], k["error"]) for k in d["dae
 	fail "status --json: the vbd"
 py 'd["daemons"][0]["devices"][0]["features"]["queues"] == 1 and d["daemons"][0]["devices"][0]["target"].endswith("/d1.img")' ||
 	fail "status --json: the vbd's features or target"
+# blkbackd's workers: the vbd's one queue is served by exactly one of them.
+py 'len(d["daemons"][0]["workers"]) >= 1 and sum(w["pollables"] for w in d["daemons"][0]["workers"]) == 1 and sum(w["passes"] for w in d["daemons"][0]["workers"]) > 0' ||
+	fail "status --json: blkbackd's workers"
 py 'set(d["daemons"][1]) >= {"uplinks","switch","workers","mbufs","devices","version","pid"} and d["daemons"][1]["workers"]' ||
 	fail "status --json: netbackd's sections"
 py '[k["mac"] for k in d["daemons"][1]["devices"] if k["domid"] == '"$A"'] == ["'"$MAC_A"'"]' ||
@@ -233,6 +236,8 @@ py 'd["ddom_daemon_up{daemon=\"blkbackd\"}"] == 1 and d["ddom_daemon_up{daemon=\
 	fail "metrics: ddom_daemon_up"
 py 'd["ddom_vbd_read_total{devid=\"'"$XVDA"'\",domid=\"'"$G"'\"}"] > 0 and d["ddom_vbd_state{devid=\"'"$XVDA"'\",domid=\"'"$G"'\"}"] == 4' ||
 	fail "metrics: the vbd's samples"
+py 'sum(v for k, v in d.items() if k.startswith("ddom_blkbackd_worker_pollables{worker=")) == 1 and d["ddom_blkbackd_worker_passes_total{worker=\"0\"}"] > 0' ||
+	fail "metrics: blkbackd's workers"
 py 'd["ddom_vif_rx_total{devid=\"'"$DA"'\",domid=\"'"$A"'\"}"] >= 500 and d["ddom_vif_error{devid=\"'"$DX"'\",domid=\"'"$X"'\"}"] == 1 and d["ddom_vif_error{devid=\"'"$DA"'\",domid=\"'"$A"'\"}"] == 0' ||
 	fail "metrics: the vifs' samples"
 OUT=$SIM_TMP/ddomctl.out
