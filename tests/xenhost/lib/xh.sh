@@ -382,6 +382,12 @@ xh_guest_vif() {
 	XH_GUEST_CFG_EXTRA=$XH_BOOT/$n-vif.cfg xh_guest_start "$n" 2 "$@"
 }
 
+# XH_BB_SERVED: a driver-domain command printing the requests (reads + writes) the blkbackd
+# now running has served, from its counters (a new process counts from 0). A scenario puts
+# \$($XH_BB_SERVED) into the command it gives xh_exec.
+XH_BB_SERVED='blkbackd --status 2>/dev/null | tr " " "\n" |
+	sed -n "s/^\(read\|write\)=\([0-9]*\)$/\2/p" | awk "{ n += \$1 } END { print n + 0 }"'
+
 # xh_nb_txbytes_install: /usr/local/bin/nb-txbytes in the driver domain; `nb-txbytes DOMID`
 # there prints the bytes that guest's vif 0 has sent into netbackd's switch, as the daemon now
 # running counts them (a new process counts from 0): the line after "vif DOMID/0:" in --status.

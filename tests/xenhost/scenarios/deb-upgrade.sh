@@ -100,8 +100,7 @@ xh_in dd 'journalctl -b -u blkbackd.service -u netbackd.service -o cat | grep -E
 # new blkbackd serves requests (their counters start at 0).
 xh_exec dd "timeout 120 bash -c 'until [ \"\$(nb-txbytes $id1)\" -ge 1048576 ] 2>/dev/null; do sleep 0.5; done'" 180 ||
 	xh_nb_fail "the transfer did not go on through the new netbackd (it ended before the upgrade?)"
-served='blkbackd --status 2>/dev/null | tr " " "\n" |
-	sed -n "s/^\(read\|write\)=\([0-9]*\)$/\2/p" | awk "{ n += \$1 } END { print n + 0 }"'
+served=$XH_BB_SERVED
 xh_exec dd "timeout 120 bash -c 'until [ \$($served) -ge 100 ]; do sleep 0.5; done' && echo the new blkbackd served \$($served) requests" 180 ||
 	xh_fail "fio's load did not go on through the new blkbackd (it ended before the upgrade?)"
 for p in "$vbd/state" "$(xenstore-read "/local/domain/$(xh_domid g1)/device/vif/0/backend")/state" \

@@ -31,8 +31,7 @@ xh_exec g1 'fio --name=during-restart --filename=/dev/xvdc --direct=1 --ioengine
 fio=$!
 
 # Requests (reads + writes) the running daemon has served, from its counters.
-served='blkbackd --status 2>/dev/null | tr " " "\n" |
-	sed -n "s/^\(read\|write\)=\([0-9]*\)$/\2/p" | awk "{ n += \$1 } END { print n + 0 }"'
+served=$XH_BB_SERVED
 for ((k = 1; k <= KILLS; k++)); do
 	xh_exec dd "timeout 120 bash -c 'until [ \$($served) -ge $KILL_STEP ]; do :; done' &&
 		echo served \$($served) requests" ||
