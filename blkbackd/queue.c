@@ -750,6 +750,12 @@ static unsigned drain_step(struct blk_queue *q)
 	return n;
 }
 
+/* The queue a pollable is the `pl` of. */
+static inline struct blk_queue *queue_of(struct wk_pollable *p)
+{
+	return (struct blk_queue *)((char *)p - offsetof(struct blk_queue, pl));
+}
+
 /*
  * The worker's pass over this queue. A full pass runs when something may
  * be there (work_seen), an fd fired or the last pass left more; otherwise
@@ -762,7 +768,7 @@ static unsigned drain_step(struct blk_queue *q)
  */
 static unsigned q_poll(struct wk_pollable *p, struct wk_worker *w)
 {
-	struct blk_queue *q = (struct blk_queue *)((char *)p - offsetof(struct blk_queue, pl));
+	struct blk_queue *q = queue_of(p);
 	unsigned n = 0;
 	bool more = false;
 
@@ -794,7 +800,7 @@ static unsigned q_poll(struct wk_pollable *p, struct wk_worker *w)
  */
 static bool q_arm(struct wk_pollable *p, struct wk_worker *w, uint64_t *wake_ns)
 {
-	struct blk_queue *q = (struct blk_queue *)((char *)p - offsetof(struct blk_queue, pl));
+	struct blk_queue *q = queue_of(p);
 	int work = 0;
 
 	(void)w;
@@ -821,7 +827,7 @@ static bool q_arm(struct wk_pollable *p, struct wk_worker *w, uint64_t *wake_ns)
 /* fds[0]: the event channel; fds[1]: the store's completions. */
 static bool q_event(struct wk_pollable *p, struct wk_worker *w, unsigned i, uint32_t revents)
 {
-	struct blk_queue *q = (struct blk_queue *)((char *)p - offsetof(struct blk_queue, pl));
+	struct blk_queue *q = queue_of(p);
 
 	(void)w;
 	q->kick = true;

@@ -935,14 +935,7 @@ void blk_ctx_status_json(const struct blk_ctx *c, struct json *j)
 		struct wk_worker_stats st;
 
 		wk_worker_stats(wk_pool_get(c->pool, i), &st);
-		json_obj_begin(j);
-		json_ku64(j, "index", i);
-		json_ku64(j, "pollables", st.pollables);
-		json_ku64(j, "passes", st.passes);
-		json_ku64(j, "sleeps", st.sleeps);
-		json_ku64(j, "wakeups", st.wakeups);
-		json_ku64(j, "kicks", st.kicks);
-		json_obj_end(j);
+		wk_worker_stats_json(j, i, &st);
 	}
 	json_arr_end(j);
 }

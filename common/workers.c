@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "log.h"
 #include "workers.h"
 
@@ -505,4 +506,16 @@ void wk_worker_stats(const struct wk_worker *w, struct wk_worker_stats *st)
 	st->kicks = atomic_load(&w->n_kicks);
 	st->pollables = atomic_load(&w->npollables);
 	st->asleep = atomic_load(&w->sleeping);
+}
+
+void wk_worker_stats_json(struct json *j, unsigned index, const struct wk_worker_stats *st)
+{
+	json_obj_begin(j);
+	json_ku64(j, "index", index);
+	json_ku64(j, "pollables", st->pollables);
+	json_ku64(j, "passes", st->passes);
+	json_ku64(j, "sleeps", st->sleeps);
+	json_ku64(j, "wakeups", st->wakeups);
+	json_ku64(j, "kicks", st->kicks);
+	json_obj_end(j);
 }

@@ -112,5 +112,12 @@ struct wk_worker_stats {
 	bool asleep;		/* arming or waiting (a kick wakes it) */
 };
 void wk_worker_stats(const struct wk_worker *w, struct wk_worker_stats *st);
+/*
+ * One worker's entry of a daemon's status-json "workers" array
+ * (docs/ddomctl.md): {"index", "pollables", "passes", "sleeps", "wakeups",
+ * "kicks"}. The caller fills st (a daemon may discount its own pollables).
+ */
+struct json;
+void wk_worker_stats_json(struct json *j, unsigned index, const struct wk_worker_stats *st);
 
 #endif

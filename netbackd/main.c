@@ -120,14 +120,7 @@ static int status_json(struct daemon *dm, FILE *out)
 		struct wk_worker_stats st;
 
 		nb_worker_stats(nb_workers_get(dm->workers, i), &st);
-		json_obj_begin(&j);
-		json_ku64(&j, "index", i);
-		json_ku64(&j, "pollables", st.pollables);
-		json_ku64(&j, "passes", st.passes);
-		json_ku64(&j, "sleeps", st.sleeps);
-		json_ku64(&j, "wakeups", st.wakeups);
-		json_ku64(&j, "kicks", st.kicks);
-		json_obj_end(&j);
+		wk_worker_stats_json(&j, i, &st);
 	}
 	json_arr_end(&j);
 	json_key(&j, "mbufs");
