@@ -3,7 +3,9 @@
  * Logging to stderr, one write(2) per line. Under systemd (JOURNAL_STREAM
  * names our stderr, see systemd.exec(5)) each line starts with the
  * sd-daemon priority prefix "<N>" (sd-daemon.h) and carries no identifier or
- * level word, since journald records both; otherwise "ident: level: text".
+ * level word, since journald records both; otherwise "ident: level: text",
+ * after the UTC wall-clock time ("HH:MM:SS.mmm ") when DDOM_LOG_TIME is set (for
+ * a daemon run by hand or a test log read beside other programs' output).
  *
  * Any thread may log; the settings (ident, level, journal mode) are written
  * only at start-up, before threads exist. log_rl state is per caller (one per
@@ -28,6 +30,7 @@ static const char *log_ident = "ddom";
 static int log_max_level = LOG_INFO;
 static int log_journal = -1;	/* -1: decide from JOURNAL_STREAM on first use */
 static uint64_t (*log_clock)(void);
+static bool log_time;	/* DDOM_LOG_TIME: each line starts with the wall-clock time */
 
 static const char *const level_names[] = {
 	[LOG_EMERG] = "emerg", [LOG_ALERT] = "alert", [LOG_CRIT] = "crit",
@@ -55,6 +58,11 @@ void log_init(const char *ident)
 	if (ident)
 		log_ident = ident;
 	log_journal = stderr_is_journal();
+	{
+		const char *t = getenv("DDOM_LOG_TIME");
+
+		log_time = t && *t && strcmp(t, "0") != 0;
+	}
 }
 
 void log_set_max_level(int prio)
@@ -123,8 +131,19 @@ int log_msgv(int prio, int r, const char *fmt, va_list ap)
 
 	if (log_journal)
 		append(buf, sizeof(buf), &len, "<%d>", prio);
-	else
+	else {
+		if (log_time) {
+			struct timespec ts;
+			long day;
+
+			/* UTC, computed here: no time-zone file read on any thread. */
+			clock_gettime(CLOCK_REALTIME, &ts);
+			day = (long)(ts.tv_sec % 86400);
+			append(buf, sizeof(buf), &len, "%02ld:%02ld:%02ld.%03ld ", day / 3600,
+			       day / 60 % 60, day % 60, ts.tv_nsec / 1000000);
+		}
 		append(buf, sizeof(buf), &len, "%s: %s: ", log_ident, level_names[prio]);
+	}
 
 	if (len < sizeof(buf) - 1) {
 		n = vsnprintf(buf + len, sizeof(buf) - 1 - len, fmt, ap);

@@ -27,6 +27,9 @@ SIM_DMS=()
 SIM_CLEANUP=()	# shell commands run at exit (network namespaces ...)
 SIM_VERIFIED=0
 BF_TIMEOUT=${BF_TIMEOUT:-20}
+# The daemons' log lines carry the UTC time (common/log.c), as `say` and
+# `fail` do: a failed scenario's log reads beside its steps.
+export DDOM_LOG_TIME=1
 
 sim_cleanup() {
 	local rc=$? p
@@ -67,8 +70,8 @@ sim_cleanup() {
 trap sim_cleanup EXIT
 trap 'exit 130' INT TERM
 
-say() { echo "== $*" >&2; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
+say() { echo "$(date -u +%T.%3N) == $*" >&2; }
+fail() { echo "$(date -u +%T.%3N) FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*" >&2; exit 77; }
 
 # docs/misc/vbd-interface.txt: xvdX is 202 << 8 | disk << 4.
