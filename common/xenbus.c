@@ -291,6 +291,25 @@ static bool fe_open(enum xenbus_state f)
 	return f != XenbusStateUnknown && !fe_closed(f);
 }
 
+/*
+ * After we closed: has the frontend answered, so that it may connect again?
+ * It has if it closed too, or if it started over: open now after being
+ * closed, or back in the handshake (Connected at our close, Initialising
+ * now). A frontend that only moved on in its handshake (Initialised at our
+ * close, Connected now: it wrote Connected on our Connected before it saw
+ * our Closing) has not seen the close yet; reopening for it would connect
+ * the ring the close was about again, and its Closing, when it comes, would
+ * find us Connected. The handshake states are ordered 1 < 2 < 3 < 4 (xenbus.h).
+ */
+static bool fe_answered_close(const struct xb_device *d)
+{
+	if (!d->fe_seen)
+		return false;
+	if (fe_closed(d->fe_state) || fe_closed(d->fe_at_close))
+		return true;	/* closed now, or open again after being closed */
+	return d->fe_state < d->fe_at_close;
+}
+
 static int read_node_uint(struct xb_device *d, const char *node, uint64_t max, uint64_t def,
 			  uint64_t *ret)
 {
@@ -384,8 +403,7 @@ static int dev_refresh(struct xb_device *d)
 	read_hotplug(d);
 	read_frontend_state(d);
 
-	if (d->state == XenbusStateClosed &&
-	    (d->fe_state != d->fe_at_close || (d->fe_seen && fe_closed(d->fe_state))))
+	if (d->state == XenbusStateClosed && fe_answered_close(d))
 		d->fe_ack = true;
 	if (d->hotplug_error && !d->fatal && d->state != XenbusStateClosed)
 		xb_dev_fatal(d, -EIO, "hotplug script reported an error");

@@ -946,6 +946,25 @@ static void test_driver_fatal_in_connect(void)
 	snprintf(want, sizeof(want), "%d ring order 9 too big", E2BIG);
 	CHECK(be_node_is(2, 124, "error", want));
 	CHECK(r->connect == 1 && r->disconnect == 1);
+	/*
+	 * The frontend moves on in its handshake (it saw our Connected before
+	 * our Closing): not an answer to the close, so no reconnect of the
+	 * ring the error was about.
+	 */
+	fe_state(2, 124, XenbusStateConnected);
+	settle();
+	CHECK(be_state(2, 124) == XenbusStateClosed && r->connect == 1);
+	/* It closes and starts over: then it may connect again. */
+	r->fatal_in_connect = false;
+	fe_state(2, 124, XenbusStateClosing);
+	settle();
+	CHECK(be_state(2, 124) == XenbusStateClosed && r->connect == 1);
+	fe_state(2, 124, XenbusStateInitialising);
+	CHECK(WAIT(be_state(2, 124) == XenbusStateInitWait));
+	fe_write(2, 124, "ring-ref", "8");
+	fe_state(2, 124, XenbusStateInitialised);
+	CHECK(WAIT(be_state(2, 124) == XenbusStateConnected));
+	CHECK(r->connect == 2);
 	bus_down();
 	remove_nodes(2, 124);
 }
