@@ -54,6 +54,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "json.h"
 #include "log.h"
@@ -231,6 +232,8 @@ static int write_state(struct xb_device *d, enum xenbus_state s, const char *nod
 	return store_txn(d->bus->xs, guarded_write_txn, &w);
 }
 
+static void dev_disconnect(struct xb_device *d);
+
 /* ---- fatal errors ---- */
 
 int xb_dev_fatal(struct xb_device *d, int r, const char *fmt, ...)
@@ -271,10 +274,7 @@ int xb_dev_fatal(struct xb_device *d, int r, const char *fmt, ...)
 
 	d->fatal = true;
 	d->fe_ack = false;
-	if (d->connected) {
-		d->connected = false;
-		d->drv->drv->disconnect(d);
-	}
+	dev_disconnect(d);
 	dev_step(d);	/* no-op inside a walk: the walk sees d->fatal */
 	return r;
 }
@@ -487,7 +487,7 @@ static bool want_close(const struct xb_device *d)
 	const char *why = close_reason(d);
 
 	if (why && d->state == XenbusStateConnected)
-		log_debug("%s: closing: %s", d->name, why);
+		log_info("%s: closing: %s", d->name, why);
 	return why != NULL;
 }
 
@@ -539,12 +539,38 @@ static int dev_probe(struct xb_device *d)
 	return 0;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/*
+ * A driver's connect or disconnect runs on the loop thread: while it runs,
+ * no other device moves. One that takes long (a store that hangs on close,
+ * a data-path thread that does not answer) is said, so that devices
+ * waiting on it are explained.
+ */
+#define XB_SLOW_HOOK_MS 1000
+static void slow_hook(const struct xb_device *d, const char *what, uint64_t t0)
+{
+	uint64_t ms = mono_ms() - t0;
+
+	if (ms >= XB_SLOW_HOOK_MS)
+		log_warn("%s: %s took %llu ms (no other device moved meanwhile)", d->name, what,
+			 (unsigned long long)ms);
+}
+
 static int dev_connect(struct xb_device *d)
 {
+	uint64_t t0 = mono_ms();
 	int r;
 
 	d->connected = true;	/* a half-connect still owes a disconnect */
 	r = d->drv->drv->connect(d);
+	slow_hook(d, "connecting", t0);
 	if (r < 0 || d->fatal) {
 		if (!d->fatal)
 			xb_dev_fatal(d, r, "connect failed");
@@ -555,10 +581,13 @@ static int dev_connect(struct xb_device *d)
 
 static void dev_disconnect(struct xb_device *d)
 {
+	uint64_t t0 = mono_ms();
+
 	if (!d->connected)
 		return;
 	d->connected = false;
 	d->drv->drv->disconnect(d);
+	slow_hook(d, "disconnecting", t0);
 }
 
 /* Side effects of entering `next`; < 0 when the hop must not be written. */

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "loop.h"
@@ -40,6 +41,7 @@ struct rec {
 	int probe, connect, disconnect, remove, reattach, changed;
 	int fail_probe;		/* probe returns this if non-zero */
 	bool fatal_in_connect;	/* connect calls xb_dev_fatal itself */
+	unsigned slow_disconnect_ms;	/* disconnect takes this long */
 	struct xb_device *d;
 	char last_changed[64];
 };
@@ -93,8 +95,17 @@ static void t_disconnect(struct xb_device *d)
 {
 	struct rec *r = xb_dev_priv(d);
 
-	if (r)
+	if (r) {
 		r->disconnect++;
+		if (r->slow_disconnect_ms) {
+			/* A store or thread that is slow to let go. */
+			struct timespec ts = { .tv_sec = r->slow_disconnect_ms / 1000,
+					       .tv_nsec = (long)(r->slow_disconnect_ms % 1000) * 1000000 };
+
+			while (nanosleep(&ts, &ts) < 0)
+				;
+		}
+	}
 }
 
 static void t_remove(struct xb_device *d)
@@ -1050,6 +1061,35 @@ static void test_walk_writes_every_state(void)
 	remove_nodes(2, 125);
 }
 
+/* The reason of a close and a slow disconnect are said (info, warning). */
+static void test_close_reason_and_slow_hook(void)
+{
+	static const char *const want[] = {
+		"vbd 2/126: closing: the frontend closed",
+		"vbd 2/126: disconnecting took",
+		"vbd 2/126: Connected -> Closing",
+	};
+	static char text[16384];
+	struct rec *r = rec_of(126);
+	int saved = -1, rd;
+
+	REQUIRE(bus_up(&drv));
+	REQUIRE(bring_up(2, 126));
+	r->slow_disconnect_ms = 1100;
+	log_set_max_level(LOG_INFO);
+	rd = capture_begin(&saved);
+	REQUIRE(rd >= 0);
+	fe_state(2, 126, XenbusStateClosing);
+	CHECK(WAIT(be_state(2, 126) == XenbusStateClosed));
+	capture_end(rd, saved, text, sizeof(text));
+	log_set_max_level(getenv("TEST_XENBUS_DEBUG") ? LOG_DEBUG : LOG_WARNING);
+	CHECK(in_order(text, want, sizeof(want) / sizeof(want[0])));
+	CHECK(r->disconnect == 1);
+	r->slow_disconnect_ms = 0;
+	bus_down();
+	remove_nodes(2, 126);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned int i;
@@ -1095,6 +1135,7 @@ int main(int argc, char **argv)
 	tap_run("/xenbus/reannounce", test_reannounce);
 	tap_run("/xenbus/backend_removed_while_connected", test_backend_removed_while_connected);
 	tap_run("/xenbus/driver_fatal_in_connect", test_driver_fatal_in_connect);
+	tap_run("/xenbus/close_reason_and_slow_hook", test_close_reason_and_slow_hook);
 	tap_run("/xenbus/walk_writes_every_state", test_walk_writes_every_state);
 
 	if (bus)
