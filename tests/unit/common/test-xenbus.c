@@ -1007,6 +1007,19 @@ static void capture_end(int rd, int saved, char *buf, size_t size)
 	close(rd);
 }
 
+/* Our log at info, captured while a case acts (then the usual level again). */
+static int info_begin(int *saved)
+{
+	log_set_max_level(LOG_INFO);
+	return capture_begin(saved);
+}
+
+static void info_end(int rd, int saved, char *buf, size_t size)
+{
+	capture_end(rd, saved, buf, size);
+	log_set_max_level(getenv("TEST_XENBUS_DEBUG") ? LOG_DEBUG : LOG_WARNING);
+}
+
 /* True if the lines appear in this order in text. */
 static bool in_order(const char *text, const char *const *lines, size_t n)
 {
@@ -1046,16 +1059,14 @@ static void test_walk_writes_every_state(void)
 	int saved = -1, rd;
 
 	REQUIRE(bus_up(&drv));
-	log_set_max_level(LOG_INFO);
-	rd = capture_begin(&saved);
+	rd = info_begin(&saved);
 	REQUIRE(rd >= 0);
 	CHECK(bring_up(2, 125));
 	fe_state(2, 125, XenbusStateInitialising);
 	CHECK(WAIT(be_state(2, 125) == XenbusStateInitWait));
 	CHECK(r->d && xb_dev_fatal(r->d, -EIO, "test") == -EIO);
 	CHECK(be_state(2, 125) == XenbusStateClosed);
-	capture_end(rd, saved, text, sizeof(text));
-	log_set_max_level(getenv("TEST_XENBUS_DEBUG") ? LOG_DEBUG : LOG_WARNING);
+	info_end(rd, saved, text, sizeof(text));
 	CHECK(in_order(text, want, sizeof(want) / sizeof(want[0])));
 	bus_down();
 	remove_nodes(2, 125);
@@ -1076,13 +1087,11 @@ static void test_close_reason_and_slow_hook(void)
 	REQUIRE(bus_up(&drv));
 	REQUIRE(bring_up(2, 126));
 	r->slow_disconnect_ms = 1100;
-	log_set_max_level(LOG_INFO);
-	rd = capture_begin(&saved);
+	rd = info_begin(&saved);
 	REQUIRE(rd >= 0);
 	fe_state(2, 126, XenbusStateClosing);
 	CHECK(WAIT(be_state(2, 126) == XenbusStateClosed));
-	capture_end(rd, saved, text, sizeof(text));
-	log_set_max_level(getenv("TEST_XENBUS_DEBUG") ? LOG_DEBUG : LOG_WARNING);
+	info_end(rd, saved, text, sizeof(text));
 	CHECK(in_order(text, want, sizeof(want) / sizeof(want[0])));
 	CHECK(r->disconnect == 1);
 	r->slow_disconnect_ms = 0;
