@@ -350,6 +350,22 @@ static void stop_all(struct shared *S)
 		return;
 }
 
+/*
+ * No generator frame for tmo ns? The RX threads stamp last_rx_ns with their
+ * own clock reads: one taken after ours, stored before our load, would make
+ * now - last negative, and as an unsigned a huge silence. That cut a
+ * receiver off mid-transfer now and then on a loaded machine ("no
+ * generator frame for 30 s" after 2 s; sim/net-hostile's bystanders). So
+ * the stamp is loaded first, the clock read after, and a stamp from our
+ * future counts as no silence.
+ */
+static bool rx_silent(struct shared *S, uint64_t tmo)
+{
+	uint64_t last = atomic_load(&S->last_rx_ns), now = nf_now_ns();
+
+	return now > last && now - last > tmo;
+}
+
 static void watch(struct shared *S, unsigned started, struct nf_run_result *res)
 {
 	struct pollfd p[2] = {
@@ -366,8 +382,8 @@ static void watch(struct shared *S, unsigned started, struct nf_run_result *res)
 			done += v;
 		if (nf_halt_requested && !atomic_load(&S->stop))
 			stop_all(S);
-		if (S->o->recv && !S->o->tap && !recv_goal_met(S) &&
-		    nf_now_ns() - atomic_load(&S->last_rx_ns) > tmo && !atomic_load(&S->stop)) {
+		if (S->o->recv && !S->o->tap && !recv_goal_met(S) && rx_silent(S, tmo) &&
+		    !atomic_load(&S->stop)) {
 			snprintf(res->why, sizeof(res->why), "no generator frame for %u s",
 				 S->d->o.timeout_s);
 			stop_all(S);
