@@ -275,39 +275,11 @@ static struct rte_mbuf *dup(struct sw *s, struct rte_mbuf *m)
 	return rte_pktmbuf_copy(m, s->copy_pool, 0, UINT32_MAX);
 }
 
-/* Debug: a flood that reached fewer ports than the switch holds is logged. */
-static void flood_check(struct sw *s, const struct sw_port *in, unsigned hi, unsigned takers)
-{
-	static _Atomic unsigned nlogged;
-	char seen[512] = "";
-	unsigned live = 0;
-	size_t len = 0;
-
-	for (unsigned i = 0; i < SW_MAX_PORTS; i++) {
-		struct sw_port *o = atomic_load(&s->ports[i]);
-
-		if (!o)
-			continue;
-		if (o != in && may_pass(in, o))
-			live++;
-		if (len < sizeof(seen) - 64)
-			len += (size_t)snprintf(seen + len, sizeof(seen) - len, " %u=%s%s%s%s", i,
-						o->name, o == in ? "(in)" : "",
-						o->isolated ? "(isolated)" : "",
-						o->kind == SW_VIF ? "" : "(uplink)");
-	}
-	if (live > takers && atomic_fetch_add(&nlogged, 1) < 20)
-		log_debug("switch: a frame from %s flooded to %u of %u ports (hi %u, now %u:%s)",
-			  in->name, takers, live, hi, atomic_load(&s->nports_hi), seen);
-}
-
 static void flood(struct sw *s, struct sw_stage *st, void *ctx, struct sw_port *in,
 		  struct rte_mbuf *m, const struct rte_ether_addr *dst)
 {
 	unsigned hi = atomic_load_explicit(&s->nports_hi, memory_order_acquire);
 	struct sw_port *last = NULL;
-
-	unsigned takers = 0;
 
 	cnt_add(in, SW_CNT_FLOODED, 1);
 	for (unsigned i = 0; i < hi; i++) {
@@ -332,31 +304,11 @@ static void flood(struct sw *s, struct sw_stage *st, void *ctx, struct sw_port *
 			}
 		}
 		last = out;
-		takers++;
 	}
-	if (log_get_max_level() >= LOG_DEBUG)
-		flood_check(s, in, hi, takers);
 	if (last) {
 		stage(st, ctx, last, m);
 	} else {
 		cnt_add(in, SW_CNT_FLOOD_NONE, 1);
-		static _Atomic unsigned nlogged;
-
-		if (log_get_max_level() >= LOG_DEBUG && atomic_fetch_add(&nlogged, 1) < 20) {
-			char seen[256] = "";
-			size_t len = 0;
-
-			for (unsigned i = 0; i < hi && len < sizeof(seen) - 48; i++) {
-				struct sw_port *o = atomic_load(&s->ports[i]);
-
-				if (o)
-					len += (size_t)snprintf(seen + len, sizeof(seen) - len, " %u=%s%s%s", i,
-								o->name, o == in ? "(in)" : "",
-								o->isolated ? "(isolated)" : "");
-			}
-			log_debug("switch: a frame from %s found no port (hi %u:%s)", in->name, hi,
-				  seen);
-		}
 		rte_pktmbuf_free(m);
 	}
 }
