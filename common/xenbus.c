@@ -132,7 +132,7 @@ struct xb_bus {
 	unsigned int max_per_domain;
 	uint64_t refused;		/* devices not served: a bound reached */
 	bool refused_waiting;		/* some may fit when a device goes */
-	bool rescan_queued;		/* rescan_refused is deferred */
+	bool rescan_queued;		/* rescan_refused is deferred (refused or re-created devices) */
 	char refused_last[XB_ERROR_MAX];	/* the latest one: which and why */
 	struct log_ratelimit rl;
 };
@@ -400,6 +400,16 @@ static int dev_refresh(struct xb_device *d)
 	d->node_state = XenbusStateUnknown;
 	if (read_node_uint(d, "state", XB_STATE_MAX, STORE_NO_DEFAULT, &v) == 0)
 		d->node_state = (enum xenbus_state)v;
+	/*
+	 * Closed, and our state node reads Initialising, which we never write:
+	 * the toolstack removed the device (it waits for our Closed) and
+	 * created it anew between two of our reads, so the directory was never
+	 * seen gone. That is a new device: the old one goes, and a rescan finds
+	 * this one and probes it afresh (its feature nodes are not there any
+	 * more; reopening the old one served a re-attached disk without them).
+	 */
+	if (d->state == XenbusStateClosed && d->node_state == XenbusStateInitialising)
+		return -ESTALE;
 	read_hotplug(d);
 	read_frontend_state(d);
 
@@ -720,8 +730,14 @@ static void dev_changed(struct xb_device *d)
 {
 	if (d->dead)
 		return;
-	if (dev_refresh(d) == -ENOENT) {
+	int r = dev_refresh(d);
+
+	if (r == -ENOENT || r == -ESTALE) {
+		struct xb_bus *b = d->bus;
+
 		dev_gone(d);
+		if (r == -ESTALE && !b->rescan_queued && loop_defer(b->loop, rescan_refused, b) == 0)
+			b->rescan_queued = true;
 		return;
 	}
 	dev_step(d);

@@ -1072,6 +1072,36 @@ static void test_walk_writes_every_state(void)
 	remove_nodes(2, 125);
 }
 
+/*
+ * Detach then attach again at once (xl block-detach; block-attach): the
+ * removal and the new directory reach us as one merged event, the
+ * directory never seen gone. The new device is probed afresh (its feature
+ * nodes written again), not the old one reopened.
+ */
+static void test_recreated_while_closed(void)
+{
+	struct rec *r = rec_of(127);
+
+	REQUIRE(bus_up(&drv));
+	REQUIRE(bring_up(2, 127));
+	fe_state(2, 127, XenbusStateClosing);
+	CHECK(WAIT(be_state(2, 127) == XenbusStateClosed));
+	fe_state(2, 127, XenbusStateClosed);
+	settle();
+	CHECK(r->probe == 1 && r->remove == 0);
+	/* No loop turn in between: the events merge. */
+	remove_nodes(2, 127);
+	REQUIRE(attach((struct attach){ .fe = 2, .devid = 127 }) == 0);
+	CHECK(WAIT(be_state(2, 127) == XenbusStateInitWait));
+	CHECK(r->remove == 1 && r->probe == 2);
+	CHECK(be_node_is(2, 127, "feature-test", "1"));
+	fe_write(2, 127, "ring-ref", "8");
+	fe_state(2, 127, XenbusStateInitialised);
+	CHECK(WAIT(be_state(2, 127) == XenbusStateConnected));
+	bus_down();
+	remove_nodes(2, 127);
+}
+
 /* The reason of a close and a slow disconnect are said (info, warning). */
 static void test_close_reason_and_slow_hook(void)
 {
@@ -1145,6 +1175,7 @@ int main(int argc, char **argv)
 	tap_run("/xenbus/backend_removed_while_connected", test_backend_removed_while_connected);
 	tap_run("/xenbus/driver_fatal_in_connect", test_driver_fatal_in_connect);
 	tap_run("/xenbus/close_reason_and_slow_hook", test_close_reason_and_slow_hook);
+	tap_run("/xenbus/recreated_while_closed", test_recreated_while_closed);
 	tap_run("/xenbus/walk_writes_every_state", test_walk_writes_every_state);
 
 	if (bus)
