@@ -328,6 +328,17 @@ static bool bring_up(unsigned int fe, unsigned int devid)
 	return true;
 }
 
+/* The frontend closes (Closing, then Closed once we are): we end Closed. */
+static bool closed_by_frontend(unsigned int fe, unsigned int devid)
+{
+	fe_state(fe, devid, XenbusStateClosing);
+	if (!WAIT(be_state(fe, devid) == XenbusStateClosed))
+		return false;
+	fe_state(fe, devid, XenbusStateClosed);
+	settle();
+	return true;
+}
+
 /* ---- cases ---- */
 
 static void test_connect_and_close(void)
@@ -385,10 +396,7 @@ static void test_reconnect(void)
 
 	REQUIRE(bus_up(&drv));
 	REQUIRE(bring_up(2, 101));
-	fe_state(2, 101, XenbusStateClosing);
-	CHECK(WAIT(be_state(2, 101) == XenbusStateClosed));
-	fe_state(2, 101, XenbusStateClosed);
-	settle();
+	CHECK(closed_by_frontend(2, 101));
 	/* The frontend comes back: InitWait again, then Connected again. */
 	fe_state(2, 101, XenbusStateInitialising);
 	CHECK(WAIT(be_state(2, 101) == XenbusStateInitWait));
@@ -1084,10 +1092,7 @@ static void test_recreated_while_closed(void)
 
 	REQUIRE(bus_up(&drv));
 	REQUIRE(bring_up(2, 127));
-	fe_state(2, 127, XenbusStateClosing);
-	CHECK(WAIT(be_state(2, 127) == XenbusStateClosed));
-	fe_state(2, 127, XenbusStateClosed);
-	settle();
+	CHECK(closed_by_frontend(2, 127));
 	CHECK(r->probe == 1 && r->remove == 0);
 	/* No loop turn in between: the events merge. */
 	remove_nodes(2, 127);
