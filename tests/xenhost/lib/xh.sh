@@ -119,6 +119,8 @@ xh_tar() { # xh_tar DIR TAR
 # domain's kernel command line, default idle=poll: three of the faults were at one kernel
 # address (modulo KASLR) with interrupts off, which looks like the idle loop's HLT under
 # QEMU's SVM emulation; polling idles without HLT (and costs a host CPU under TCG).
+# XH_DD_HAP=0: an HVM driver domain on Xen's shadow page tables instead of nested paging
+# (QEMU's emulated NPT out of the picture). These knobs pass through `xenhost run`.
 xh_dd_start() {
 	local name=$1 mode=${2:-} dir=$XH_BOOT/payload-$1 id
 	# Scenarios run back to back in one boot share a driver domain that is already up.
@@ -145,6 +147,7 @@ xh_dd_start() {
 		memory = 1024
 		vcpus = ${XH_DD_VCPUS:-1}
 		EOF
+		[ -n "${XH_DD_HAP:-}" ] && echo "hap = $XH_DD_HAP" >>"$XH_BOOT/$name.cfg"
 	else
 		cat >"$XH_BOOT/$name.cfg" <<-EOF
 		type = "pv"
