@@ -253,8 +253,11 @@ static void *worker_main(void *opaque)
 	char name[32];
 	int r = 0;
 
-	/* The kernel keeps 15 characters: pool names are at most 10. */
-	snprintf(name, sizeof(name), "%s/%u", w->pool->name, w->idx);
+	/* The kernel keeps 15 characters: pool names are at most 10. No '/': Linux's evtchn
+	 * driver names the IRQ of every port a thread binds "evtchn:<comm>" (drivers/xen/evtchn.c,
+	 * evtchn_bind_to_user), and proc_mkdir() of a name with a slash is a kernel WARNING
+	 * (fs/proc/generic.c, __xlate_proc_name), one per port, seen in xenhost's driver domain. */
+	snprintf(name, sizeof(name), "%s-%u", w->pool->name, w->idx);
 	name[15] = 0;
 	pthread_setname_np(pthread_self(), name);
 	if (cfg->thread_init)

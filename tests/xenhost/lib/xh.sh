@@ -19,11 +19,35 @@ mkdir -p "$XH_BOOT"
 
 xh_log() { echo "[$(date +%T)] $*"; }
 
+# xh_triple_faults: every HVM triple fault Xen logged, with its RIP as a kernel symbol. An HVM
+# driver domain boots with nokaslr (XH_DD_HVM_EXTRA) and dom0 is PV (no KASLR either), so
+# dom0's /proc/kallsyms names the addresses of the same kernel image.
+xh_triple_faults() {
+	local rip
+	xl dmesg | grep -A5 -E 'd[0-9]+v[0-9]+ Triple fault' | grep -E 'Triple fault|RIP:|RFLAGS:' |
+		while read -r line; do
+			echo "$line"
+			rip=$(sed -n 's/.*RIP: *[0-9a-f]*:\[<\([0-9a-f]*\)>\].*/\1/p' <<<"$line")
+			[ -n "$rip" ] || continue
+			python3 - "$rip" <<-'PY'
+			import sys
+			r, best, name = int(sys.argv[1], 16), 0, None
+			for l in open("/proc/kallsyms"):
+			    f = l.split()
+			    if f[1] in "tT" and best < int(f[0], 16) <= r:
+			        best, name = int(f[0], 16), f[2]
+			if name:
+			    print("  RIP = %s+0x%x (dom0's kallsyms; valid with nokaslr)" % (name, r - best))
+			PY
+		done
+}
+
 # xh_fail MSG: the scenario failed; show the tails of every domain's console, then exit 1.
 xh_fail() {
 	echo "FAIL: $*"
 	XH_FAILED=1
 	local f
+	xh_triple_faults
 	for f in /var/log/xen/console/guest-*.log; do
 		[ -f "$f" ] || continue
 		echo "---- last lines of $(basename "$f" .log) ----"
@@ -116,7 +140,8 @@ xh_tar() { # xh_tar DIR TAR
 # xvde-xvdh. XH_DD_PCI=BDF passes that PCI device through (`pci = [ 'BDF' ]`). XH_DD_VCPUS:
 # default 2 (PV), 1 (HVM: QEMU's TCG emulation of SVM triple-faulted a 2-vCPU HVM domain in 3
 # of 6 runs on 2026-12-06, at boot and under traffic). XH_DD_HVM_EXTRA: more of an HVM driver
-# domain's kernel command line, default idle=poll: three of the faults were at one kernel
+# domain's kernel command line, default "idle=poll nokaslr" (nokaslr: so a triple fault's RIP
+# can be named, xh_triple_faults): three of the faults were at one kernel
 # address (modulo KASLR) with interrupts off, which looks like the idle loop's HLT under
 # QEMU's SVM emulation; polling idles without HLT (and costs a host CPU under TCG).
 # XH_DD_HAP=0: an HVM driver domain on Xen's shadow page tables instead of nested paging
@@ -141,7 +166,7 @@ xh_dd_start() {
 		d=(xvde xvdf xvdg xvdh)
 		cat >"$XH_BOOT/$name.cfg" <<-EOF
 		type = "hvm"
-		cmdline = "console=hvc0 xh.role=dd xh.root=/dev/${d[0]} xh.payload=/dev/${d[1]} systemd.show_status=1 ${XH_DD_HVM_EXTRA-idle=poll}"
+		cmdline = "console=hvc0 xh.role=dd xh.root=/dev/${d[0]} xh.payload=/dev/${d[1]} systemd.show_status=1 ${XH_DD_HVM_EXTRA-idle=poll nokaslr}"
 		xen_platform_pci = 1
 		vnc = 0
 		memory = 1024
@@ -168,7 +193,8 @@ xh_dd_start() {
 	         'format=raw,vdev=${d[2]},access=rw,script=$XH_LIB/xh-block,target=/dev/vdc',
 	         'format=raw,vdev=${d[3]},access=rw,script=$XH_LIB/xh-block,target=/dev/vdd' ]
 	EOF
-	xh_log "starting driver domain $name"
+	xh_log "starting driver domain $name: $(grep -E '^(type|cmdline|vcpus|hap|pci) ' "$XH_BOOT/$name.cfg" |
+		tr '\n' ';')"
 	timeout 240 xl create "$XH_BOOT/$name.cfg" || xh_fail "xl create $name"
 	id=$(xh_domid "$name")
 	local first=$id t=0 limit=$((300 * XH_SCALE))
@@ -182,6 +208,7 @@ xh_dd_start() {
 			id=$(xh_domid "$name") && [ "$id" != "$first" ]; then
 			xh_log "driver domain $name rebooted (domain $first is now $id):" \
 				"$(xl dmesg | grep -m1 -E "d${first}v[0-9]+ Triple fault" || echo "no triple fault logged")"
+			xh_triple_faults
 			continue
 		fi
 		[ $t -lt $limit ] && continue

@@ -145,20 +145,25 @@ netbackd --status | awk -v u="uplink $1:" '$1 " " $2 == u {
 EOS
 xh_in dd "echo $(base64 -w0 "$XH_BOOT/nb-uptx") | base64 -d >/usr/local/bin/nb-uptx &&
 	chmod 755 /usr/local/bin/nb-uptx && nb-uptx $up"
-xfer_dom0 restart 128 7103 out
-# Three kills, each once another 24 MiB went out of the NIC (counted by the daemon then
-# running), each followed by both vifs' reattach in the journal.
+# Three kills, each once another 8 MiB went out of the NIC (counted by the daemon then
+# running), each followed by both vifs' reattach in the journal. The transfer must outlast
+# them: the stream goes on while dom0 waits for the journal (35 MB went out during one such
+# wait on 2026-12-07, and a 128 MiB transfer with 24 MiB steps ended before the third kill).
+RMIB=384
+xfer_dom0 restart $RMIB 7103 out
 for k in 1 2 3; do
+	kill -0 "$XFER_CLI_restart" 2>/dev/null ||
+		xh_nb_fail "restart $k: the $RMIB MiB transfer ended before the kill (make it larger)"
 	base=$(xh_exec dd "nb-uptx $up")
-	xh_exec dd "timeout 240 bash -c 'until [ \"\$(nb-uptx $up)\" -ge $((${base:-0} + (24 << 20))) ] 2>/dev/null; do sleep 0.2; done'" 300 ||
-		xh_nb_fail "restart $k: 24 MiB more did not go out of the NIC in 240 s"
+	xh_exec dd "timeout 240 bash -c 'until [ \"\$(nb-uptx $up)\" -ge $((${base:-0} + (8 << 20))) ] 2>/dev/null; do sleep 0.2; done'" 300 ||
+		xh_nb_fail "restart $k: 8 MiB more did not go out of the NIC in 240 s"
 	xh_kill_unit dd netbackd.service || xh_nb_fail "restart $k: netbackd was not restarted by systemd"
 	xh_exec dd "timeout 120 bash -c 'until [ \$(journalctl -b -u netbackd.service -o cat |
 		grep -c \": reattached,\") -ge $((2 * k)) ]; do sleep 0.2; done'" 180 ||
 		xh_nb_fail "restart $k: the journal does not show both vifs reattached"
 	xh_log "kill -9 number $k: both vifs reattached"
 done
-xh_xfer_check restart 128
+xh_xfer_check restart $RMIB
 xh_in dd 'journalctl -b -u netbackd.service -o cat | grep -E "netbackd-pci|reattached|signal" | tail -n 12;
 	netbackd --status | grep -o -E "^vif [0-9/]+|replayed=[0-9]+|restored=[0-9]+" | paste -sd " "'
 xh_in g1 "ping -c 2 -W 5 $IP0"
