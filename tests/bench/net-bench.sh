@@ -92,16 +92,23 @@ iperf() {	# iperf SERVER-NS CLIENT-NS SERVER-IP: Gbit/s received
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9)'
 	wait "$s"
 }
-gg=()
-for r in $(seq 1 "$ROUNDS"); do gg+=("$(iperf "${NS_PREFIX}b" "${NS_PREFIX}a" 10.30.0.2)"); done
 # veth reference between two fresh namespaces
 ip netns add "${NS_PREFIX}v1" && SIM_CLEANUP+=("ip netns del ${NS_PREFIX}v1")
 ip netns add "${NS_PREFIX}v2" && SIM_CLEANUP+=("ip netns del ${NS_PREFIX}v2")
 ip link add vb0 netns "${NS_PREFIX}v1" type veth peer name vb1 netns "${NS_PREFIX}v2"
 ip -n "${NS_PREFIX}v1" addr add 10.31.0.1/24 dev vb0 && ip -n "${NS_PREFIX}v1" link set vb0 up
 ip -n "${NS_PREFIX}v2" addr add 10.31.0.2/24 dev vb1 && ip -n "${NS_PREFIX}v2" link set vb1 up
-ve=()
-for r in $(seq 1 "$ROUNDS"); do ve+=("$(iperf "${NS_PREFIX}v2" "${NS_PREFIX}v1" 10.31.0.2)"); done
+# (a) pinned netbackd to CPU 1 to measure one core. Here the two simulated guests, iperf3's
+# two ends and netbackd share the machine's CPUs, as a user's netbackd does with no core of its
+# own: unpinned (BENCH_TCP_PIN=1 keeps the pin). The rounds alternate with veth's, so that a
+# machine whose speed drifts (a shared VM) moves both alike.
+[ "${BENCH_TCP_PIN:-0}" = 1 ] || taskset -a -p -c "0-$(($(nproc) - 1))" "$NBP" >/dev/null ||
+	fail "cannot unpin netbackd"
+gg=() ve=()
+for r in $(seq 1 "$ROUNDS"); do
+	gg+=("$(iperf "${NS_PREFIX}b" "${NS_PREFIX}a" 10.30.0.2)")
+	ve+=("$(iperf "${NS_PREFIX}v2" "${NS_PREFIX}v1" 10.31.0.2)")
+done
 GG=$(r2 "$(printf '%s\n' "${gg[@]}" | median)")
 VE=$(r2 "$(printf '%s\n' "${ve[@]}" | median)")
 
