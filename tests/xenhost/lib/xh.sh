@@ -157,7 +157,7 @@ xh_tar() { # xh_tar DIR TAR
 # (pvclock_clocksource_read+0x15, named by xh_triple_faults on 2026-12-07: the same kernel
 # offset as the faults of 2026-12-06 first blamed on HLT); with native the RDTSC is not
 # intercepted and that fault was not seen again.
-# XH_DD_HAP=0: an HVM driver domain on Xen's shadow page tables instead of nested paging
+# XH_DD_HAP=0: shadow page tables instead of nested paging (Debian's Xen 4.17 has none: EOPNOTSUPP)
 # (QEMU's emulated NPT out of the picture). These knobs pass through `xenhost run`.
 xh_dd_start() {
 	local name=$1 mode=${2:-} dir=$XH_BOOT/payload-$1 id
