@@ -728,10 +728,11 @@ static void dev_gone(struct xb_device *d)
 
 static void dev_changed(struct xb_device *d)
 {
+	int r;
+
 	if (d->dead)
 		return;
-	int r = dev_refresh(d);
-
+	r = dev_refresh(d);
 	if (r == -ENOENT || r == -ESTALE) {
 		struct xb_bus *b = d->bus;
 

@@ -148,17 +148,18 @@ xh_tar() { # xh_tar DIR TAR
 # default 2 (PV), 1 (HVM: QEMU's TCG emulation of SVM triple-faulted a 2-vCPU HVM domain in 3
 # of 6 runs on 2026-12-06, at boot and under traffic). XH_DD_HVM_EXTRA: more of an HVM driver
 # domain's kernel command line, default "idle=poll nokaslr" (nokaslr: so a triple fault's RIP
-# can be named, xh_triple_faults): three of the faults were at one kernel
-# address (modulo KASLR) with interrupts off, which looks like the idle loop's HLT under
-# QEMU's SVM emulation; polling idles without HLT (and costs a host CPU under TCG).
+# can be named, xh_triple_faults; idle=poll was first chosen when the faults were blamed on the
+# idle loop's HLT, before xh_triple_faults named the intercepted RDTSC below; kept, it costs
+# only a host CPU under TCG).
 # XH_DD_TSC_MODE (default native; empty: Xen's default): xl's tsc_mode. Under Xen's default
 # an HVM guest's RDTSC is intercepted when the TSC is not invariant (never, under TCG), and
 # QEMU's SVM emulation triple-faulted the domain on the instruction after an intercepted RDTSC
 # (pvclock_clocksource_read+0x15, named by xh_triple_faults on 2026-12-07: the same kernel
 # offset as the faults of 2026-12-06 first blamed on HLT); with native the RDTSC is not
 # intercepted and that fault was not seen again.
-# XH_DD_HAP=0: shadow page tables instead of nested paging (Debian's Xen 4.17 has none: EOPNOTSUPP)
-# (QEMU's emulated NPT out of the picture). These knobs pass through `xenhost run`.
+# XH_DD_HAP=0: shadow page tables instead of nested paging, to take QEMU's emulated NPT out of
+# the picture (Debian's Xen 4.17 is built without shadow paging: xl create fails EOPNOTSUPP).
+# These knobs pass through `xenhost run`.
 xh_dd_start() {
 	local name=$1 mode=${2:-} dir=$XH_BOOT/payload-$1 id
 	# Scenarios run back to back in one boot share a driver domain that is already up.
@@ -220,8 +221,7 @@ xh_dd_start() {
 		t=$((t + 20))
 		if [ "$id" = "$first" ] && ! xl list "$first" >/dev/null 2>&1 &&
 			id=$(xh_domid "$name") && [ "$id" != "$first" ]; then
-			xh_log "driver domain $name rebooted (domain $first is now $id):" \
-				"$(xl dmesg | grep -m1 -E "d${first}v[0-9]+ Triple fault" || echo "no triple fault logged")"
+			xh_log "driver domain $name rebooted (domain $first is now $id); Xen's triple faults:"
 			xh_triple_faults
 			continue
 		fi
