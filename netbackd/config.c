@@ -28,6 +28,7 @@ void nb_config_defaults(struct nb_config *c)
 	c->ctrl_ring = true;
 	c->gso = true;
 	c->antispoof = true;
+	c->uplink_gro = true;
 	conf_common_defaults(&c->common);
 }
 
@@ -115,6 +116,8 @@ int nb_config_set(struct nb_config *c, const char *key, const char *value, char 
 		r = parse_bool(value, &c->ctrl_ring);
 	else if (!strcmp(key, "gso"))
 		r = parse_bool(value, &c->gso);
+	else if (!strcmp(key, "uplink-gro"))
+		r = parse_bool(value, &c->uplink_gro);
 	else if (!strcmp(key, "antispoof"))
 		r = parse_bool(value, &c->antispoof);
 	else if (!strcmp(key, "uplink")) {
@@ -185,6 +188,8 @@ const char *nb_config_usage(void)
 	       "                               net_af_packet0,iface=eth1, net_memif0, ...)\n"
 	       "      --uplink-mtu N           set every uplink's MTU, 68..9600 (0: the device's\n"
 	       "                               own)\n"
+	       "      --uplink-gro B           merge TCP/IPv4 segments from an uplink into\n"
+	       "                               64 KiB packets for the guests (yes)\n"
 	       "      --eal \"ARGS\"             extra DPDK EAL arguments (hugepages, cores);\n"
 	       "                               without them netbackd runs with --no-huge\n"
 	       "      --workers N              data-path threads, 1.." NB_STR(NB_WORKERS_CAP) " (1)\n"

@@ -45,6 +45,7 @@ struct nb_config {
 	bool ctrl_ring;			/* feature-ctrl-ring */
 	bool gso;			/* feature-gso-tcpv4/-tcpv6 */
 	bool antispoof;			/* drop frames from another MAC/IP (default on) */
+	bool uplink_gro;		/* nb_offload_gro on what uplinks receive (default on) */
 	unsigned nuplinks;
 	char uplinks[NB_UPLINKS_CAP][NB_DEVARGS_MAX];	/* EAL device arguments */
 	char eal[NB_EAL_MAX];		/* extra EAL arguments, space-separated */

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <glob.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,6 +299,36 @@ int nb_eal_add_device(const char *devargs)
 	return 0;
 }
 
+/*
+ * DPDK 22.11's TAP PMD asks the kernel for a signal on every frame its queue
+ * fds receive, to skip a readv when nothing came: it takes the first
+ * real-time signal from SIGRTMIN + 1 whose handler is SIG_DFL, and runs
+ * without the trigger when there is none (drivers/net/tap/rte_eth_tap.c,
+ * tun_alloc: "Find a free realtime signal", "No Rx trigger signal
+ * available"). netbackd sleeps on the queue fd itself (RX interrupts,
+ * ports.c), so the signals buy nothing and cost much: a TCP stream from a
+ * net_tap uplink spent a third of the machine's CPU delivering them to the
+ * main and EAL threads (perf, 2026-12-07). netbackd uses no real-time
+ * signal, so each gets a handler that does nothing before any port is
+ * probed (a handler, not SIG_IGN, so that exec resets it).
+ */
+static void rt_signal_ignored(int sig)
+{
+	(void)sig;
+}
+
+static int rt_signals_take(void)
+{
+	struct sigaction sa = { .sa_handler = rt_signal_ignored, .sa_flags = SA_RESTART };
+	int s;
+
+	sigemptyset(&sa.sa_mask);
+	for (s = SIGRTMIN + 1; s < SIGRTMAX; s++)
+		if (sigaction(s, &sa, NULL) < 0)
+			return -errno;
+	return 0;
+}
+
 int nb_eal_init(const char *ident, const char *eal_args, unsigned mem_mb, char *why, size_t n)
 {
 	struct eal_argv a = { 0 };
@@ -322,6 +353,11 @@ int nb_eal_init(const char *ident, const char *eal_args, unsigned mem_mb, char *
 	r = eal_log_open();
 	if (r < 0) {
 		snprintf(why, n, "routing DPDK's log: %s", strerror(-r));
+		goto out;
+	}
+	r = rt_signals_take();
+	if (r < 0) {
+		snprintf(why, n, "holding the real-time signals: %s", strerror(-r));
 		goto out;
 	}
 	/* rte_eal_init permutes argv (getopt): hand it a copy of the pointers. */

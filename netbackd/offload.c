@@ -33,6 +33,7 @@
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 #include <rte_ethdev.h>
+#include <rte_gro.h>
 #include <rte_gso.h>
 #include <rte_ip.h>
 #include <rte_memcpy.h>
@@ -591,4 +592,120 @@ int nb_offload_ingress(struct rte_mbuf *m, bool csum_partial, bool data_validate
 		m->tso_segsz = gso_size;
 	}
 	return 0;
+}
+
+/* ---- receive coalescing ---- */
+
+/* At most this many frames go to one rte_gro_reassemble_burst call. */
+#define GRO_RUN 64
+
+/*
+ * A frame rte_gro may merge (see nb_offload_gro); sets packet_type, the
+ * header lengths, RX_L4_CKSUM_GOOD, and tso_segsz = its payload length.
+ */
+static bool gro_candidate(struct rte_mbuf *m)
+{
+	struct rte_net_hdr_lens hl = { 0 };
+	struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *tcp;
+	uint32_t ptype, hdr_len;
+
+	if (m->nb_segs != 1 || (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_BAD)
+		return false;
+	ptype = rte_net_get_ptype(m, &hl, RTE_PTYPE_L2_MASK | RTE_PTYPE_L3_MASK | RTE_PTYPE_L4_MASK);
+	/* A fragment is RTE_PTYPE_L4_FRAG, not TCP. */
+	if (!RTE_ETH_IS_IPV4_HDR(ptype) || (ptype & RTE_PTYPE_L4_MASK) != RTE_PTYPE_L4_TCP ||
+	    hl.l4_len < sizeof(struct rte_tcp_hdr))
+		return false;
+	hdr_len = (uint32_t)hl.l2_len + hl.l3_len + hl.l4_len;
+	if (hdr_len >= m->data_len)
+		return false;	/* no payload: nothing to merge */
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, hl.l2_len);
+	tcp = rte_pktmbuf_mtod_offset(m, struct rte_tcp_hdr *, hl.l2_len + hl.l3_len);
+	/* rte_gro takes the payload length from pkt_len: no Ethernet padding. */
+	if ((uint32_t)hl.l2_len + rte_be_to_cpu_16(ip->total_length) != m->pkt_len)
+		return false;
+	if (tcp->tcp_flags != RTE_TCP_ACK_FLAG)
+		return false;
+	if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
+	    rte_raw_cksum(ip, hl.l3_len) != 0xffff)
+		return false;
+	if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) != RTE_MBUF_F_RX_L4_CKSUM_GOOD) {
+		if (rte_ipv4_udptcp_cksum_verify(ip, tcp) != 0)
+			return false;
+		m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	}
+	m->packet_type = ptype;
+	m->l2_len = hl.l2_len;
+	m->l3_len = hl.l3_len;
+	m->l4_len = hl.l4_len;
+	m->tso_segsz = (uint16_t)(m->data_len - hdr_len);
+	return true;
+}
+
+/*
+ * rte_gro over `run` candidates into `out` (which may overlap them from the
+ * front); merged packets get pkt.h's TSO flags with the largest payload of
+ * their frames as the MSS (each chain segment after the first is one
+ * frame's payload: the candidates were one segment each) and a new IPv4
+ * header checksum.
+ */
+static uint16_t gro_flush(struct rte_mbuf **run, uint16_t n, struct rte_mbuf **out,
+			  struct nb_offload_stats *st)
+{
+	const struct rte_gro_param p = {
+		.gro_types = RTE_GRO_TCP_IPV4, .max_flow_num = GRO_RUN, .max_item_per_flow = GRO_RUN,
+	};
+	uint16_t i;
+
+	if (n > 1)
+		n = rte_gro_reassemble_burst(run, n, &p);
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = run[i], *s;
+		uint32_t hdr_len = (uint32_t)m->l2_len + m->l3_len + m->l4_len;
+		uint16_t mss = (uint16_t)(m->data_len - hdr_len);
+		struct rte_ipv4_hdr *ip;
+
+		out[i] = m;
+		if (m->nb_segs == 1) {
+			m->tso_segsz = 0;
+			continue;
+		}
+		for (s = m->next; s; s = s->next)
+			if (s->data_len > mss)
+				mss = s->data_len;
+		ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len);
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_TCP_SEG;
+		m->tso_segsz = mss;
+		st->gro_packets++;
+		st->gro_frames += m->nb_segs;
+	}
+	return n;
+}
+
+uint16_t nb_offload_gro(struct rte_mbuf **pkts, uint16_t n, struct nb_offload_stats *st)
+{
+	struct rte_mbuf *run[GRO_RUN];
+	uint16_t i, out = 0, nrun = 0;
+
+	if (n < 2)
+		return n;
+	for (i = 0; i < n; i++) {
+		bool c = gro_candidate(pkts[i]);
+
+		if (c && nrun < GRO_RUN) {
+			run[nrun++] = pkts[i];
+			continue;
+		}
+		/* out + nrun == i: the flush writes only slots already read. */
+		out += gro_flush(run, nrun, pkts + out, st);
+		nrun = 0;
+		if (c)
+			run[nrun++] = pkts[i];
+		else
+			pkts[out++] = pkts[i];
+	}
+	return out + gro_flush(run, nrun, pkts + out, st);
 }

@@ -56,6 +56,8 @@ struct nb_offload_stats {
 	uint64_t csum_sw;	/* L4 checksums completed here */
 	uint64_t linearised;	/* chains copied into one segment */
 	uint64_t unshared;	/* packets copied before their headers were written */
+	uint64_t gro_packets;	/* nb_offload_gro: packets made of several frames */
+	uint64_t gro_frames;	/* the frames they were made of */
 	/* Dropped (and freed), by reason: */
 	uint64_t drop_bad;	/* offload flags the headers contradict */
 	uint64_t drop_too_long;	/* a chain too long for one segment, egress without MULTISEG */
@@ -86,6 +88,24 @@ void nb_offload_free(struct nb_offload *o);
  */
 uint16_t nb_offload_egress(struct nb_offload *o, unsigned caps, struct rte_mbuf **in, uint16_t n,
 			   struct rte_mbuf **out, uint16_t max_out, struct nb_offload_stats *st);
+
+/*
+ * Receive coalescing (Linux GRO) for frames from a wire, before the switch:
+ * consecutive TCP/IPv4 segments of one flow in the burst become one packet
+ * with TCP_SEG (pkt.h), so a guest with feature-gso-tcpv4 gets one 64 KiB
+ * packet where the wire had 45, as Linux netback's guests get from the
+ * driver domain's GRO. DPDK's rte_gro_reassemble_burst does the merging.
+ * Each frame it may merge is checked first: IPv4 header and TCP checksums
+ * verified (unless the NIC said RTE_MBUF_F_RX_L4_CKSUM_GOOD), IP length
+ * equal to the frame, ACK as its only TCP flag; a merged packet's checksums
+ * are recomputed by whoever segments or delivers it, so a corrupted frame
+ * is never merged (it passes alone, unverified, for the receiver to drop).
+ * A frame that passes is marked RTE_MBUF_F_RX_L4_CKSUM_GOOD. Order within a
+ * flow is kept: a frame GRO does not take (PSH, FIN, another protocol) ends
+ * the run before it. In place; returns the new count. Frames of more than
+ * one segment, and bursts of one, pass untouched.
+ */
+uint16_t nb_offload_gro(struct rte_mbuf **pkts, uint16_t n, struct nb_offload_stats *st);
 
 /*
  * A frame from a guest's TX ring: netif NETTXF_csum_blank (csum_partial),

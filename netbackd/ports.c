@@ -67,11 +67,8 @@ static unsigned rx_poll(struct wk_pollable *p, struct wk_worker *w)
 	n = nb_uplink_rx(r->up->dev, r->q, pkts, RX_BURST);
 	if (n)
 		r->backoff_ns = NO_INTR_POLL_MIN_NS;
-	for (uint16_t i = 0; i < n; i++) {
+	for (uint16_t i = 0; i < n; i++)
 		pkts[i]->port = r->up->port.id;
-		/* pkt.h: nothing is left for an egress on what a NIC gave us. */
-		pkts[i]->ol_flags &= ~NB_TX_OFFLOAD_MASK;
-	}
 	if (n) {
 		struct nb_capture *cap = atomic_load_explicit(&r->up->cap, memory_order_acquire);
 
@@ -133,13 +130,14 @@ static void close_one(struct nb_uplinks *us, struct up *u)
 }
 
 static int open_one(struct nb_uplinks *us, struct up *u, const char *devargs, unsigned mtu,
-		    struct rte_mempool *pool)
+		    bool gro, struct rte_mempool *pool)
 {
 	unsigned nw = nb_workers_count(us->ws);
 	struct nb_uplink_cfg uc = {
 		.devargs = devargs,
 		.nqueues = nw,
 		.mtu = mtu,	/* 0: the device's own */
+		.gro = gro,
 		.pool = pool,
 		.rx_desc = 1024,
 		.tx_desc = 1024,
@@ -190,7 +188,7 @@ int nb_uplinks_open(const struct nb_config *cfg, struct rte_mempool *pool, struc
 	us->ws = ws;
 	us->sw = sw;
 	for (unsigned i = 0; i < cfg->nuplinks; i++) {
-		r = open_one(us, &us->up[i], cfg->uplinks[i], cfg->uplink_mtu, pool);
+		r = open_one(us, &us->up[i], cfg->uplinks[i], cfg->uplink_mtu, cfg->uplink_gro, pool);
 		us->n = i + 1;
 		if (r < 0) {
 			nb_uplinks_close(us);
@@ -227,7 +225,8 @@ void nb_uplinks_status(struct nb_uplinks *us, FILE *out)
 		nb_uplink_stats(u->dev, &st);
 		fprintf(out, "%s: link=%s mtu=%u queues=%u offloads=0x%x rx=%llu rx-bytes=%llu tx=%llu "
 			     "tx-bytes=%llu tx-drop-full=%llu tx-drop-prepare=%llu rx-truncated=%llu "
-			     "sw-segmented=%llu sw-csum=%llu rx-missed=%llu driver=%s\n",
+			     "sw-segmented=%llu sw-csum=%llu gro-packets=%llu gro-frames=%llu rx-missed=%llu "
+			     "driver=%s\n",
 			u->port.name, nb_uplink_link_up(u->dev) ? "up" : "down", nb_uplink_mtu(u->dev),
 			u->nrx,
 			nb_uplink_caps(u->dev), (unsigned long long)st.rx_packets,
@@ -236,7 +235,8 @@ void nb_uplinks_status(struct nb_uplinks *us, FILE *out)
 			(unsigned long long)st.drop_tx_prepare,
 			(unsigned long long)st.drop_rx_truncated,
 			(unsigned long long)st.offload.segmented, (unsigned long long)st.offload.csum_sw,
-			(unsigned long long)st.eth.imissed, nb_uplink_driver(u->dev));
+			(unsigned long long)st.offload.gro_packets,
+			(unsigned long long)st.offload.gro_frames, (unsigned long long)st.eth.imissed, nb_uplink_driver(u->dev));
 	}
 }
 
@@ -309,6 +309,8 @@ static void uplink_json(const struct up *u, struct json *j)
 	json_ku64(j, "rx_truncated", st.drop_rx_truncated);
 	json_ku64(j, "sw_segmented", st.offload.segmented);
 	json_ku64(j, "sw_csum", st.offload.csum_sw);
+	json_ku64(j, "gro_packets", st.offload.gro_packets);
+	json_ku64(j, "gro_frames", st.offload.gro_frames);
 	json_ku64(j, "rx_missed", st.eth.imissed);
 	json_obj_end(j);
 	nb_port_counters_json(&u->port, j);

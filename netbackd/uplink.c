@@ -81,6 +81,7 @@ struct nb_uplink {
 	unsigned caps;
 	bool tx_shared;		/* workers outnumber queues: TX under tx_lock */
 	bool af_packet;
+	bool gro;			/* cfg->gro: nb_offload_gro on what arrives */
 	uint64_t drop_bad_queue;	/* atomically: any worker */
 	struct uplink_queue *q;		/* [nq] */
 	struct uplink_worker *w;	/* [nworkers] */
@@ -410,6 +411,7 @@ static int uplink_configure(struct nb_uplink *u, const struct nb_uplink_cfg *cfg
 	u->dev = info.device;
 	snprintf(u->driver, sizeof(u->driver), "%s", info.driver_name ? info.driver_name : "?");
 	u->af_packet = strcmp(info.driver_name, "net_af_packet") == 0;
+	u->gro = cfg->gro;
 	u->nworkers = cfg->nqueues ? cfg->nqueues : 1;
 	u->nq = RTE_MIN(u->nworkers, RTE_MIN((unsigned)info.max_rx_queues, (unsigned)info.max_tx_queues));
 	if (u->nq == 0) {
@@ -612,8 +614,13 @@ uint16_t nb_uplink_rx(struct nb_uplink *u, unsigned q, struct rte_mbuf **pkts, u
 	if (u->af_packet && nb)
 		nb = drop_truncated(w, pkts, nb);
 	w->rx_packets += nb;
-	for (i = 0; i < nb; i++)
+	for (i = 0; i < nb; i++) {
 		w->rx_bytes += pkts[i]->pkt_len;
+		/* pkt.h: nothing is left for an egress on what a NIC gave us. */
+		pkts[i]->ol_flags &= ~NB_TX_OFFLOAD_MASK;
+	}
+	if (u->gro)
+		nb = nb_offload_gro(pkts, nb, &w->offload);
 	return nb;
 }
 

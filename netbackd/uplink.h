@@ -33,6 +33,7 @@ struct nb_uplink_cfg {
 	const char *devargs;	/* PCI address or vdev string */
 	unsigned nqueues;	/* workers that will use the port (queues wanted), >= 1 */
 	unsigned mtu;		/* 0: the device's default */
+	bool gro;		/* nb_offload_gro on what arrives (offload.h) */
 	struct rte_mempool *pool;	/* RX mbufs (NB_MBUF_DATA_ROOM) */
 	unsigned rx_desc, tx_desc;	/* 0: 1024; adjusted to the device's limits */
 };

@@ -5,8 +5,9 @@
 # net_tap0,iface=nbup`: DPDK's TAP PMD creates the kernel interface nbup
 # there, which gets 10.12.0.254. The guest's netfront is bridged to a TAP in
 # its own namespace with 10.12.0.1. Ping both ways, a checksummed 128 MiB
-# TCP transfer each way between Linux's stacks on both sides of netbackd,
-# and the uplink's counters.
+# TCP transfer each way between Linux's stacks on both sides of netbackd
+# (the one towards the guest coalesced by uplink GRO), and the uplink's
+# counters.
 . "$(dirname "$0")/net-lib.sh"
 
 MAC_A=00:16:3e:00:01:0a
@@ -59,6 +60,17 @@ if command -v tshark >/dev/null; then
 fi
 xfer_ns "$NSU" "${NS_PREFIX}a" 10.12.0.1 128
 nb_status >&2
+# That transfer came in as 1400-byte frames (the kernel segments for a TAP
+# without offloads) and reached the guest coalesced (uplink-gro, on by
+# default): packets made of several frames, and more frames than packets.
+gro=$(nb_status | sed -n 's/^uplink net_tap0: .* gro-packets=\([0-9]*\) gro-frames=\([0-9]*\) .*/\1 \2/p')
+read -r gro_p gro_f <<<"$gro"
+say "uplink GRO: ${gro_p:-?} packets from ${gro_f:-?} frames"
+[ "${gro_p:-0}" -gt 100 ] && [ "${gro_f:-0}" -gt $((2 * gro_p)) ] ||
+	fail "the uplink's frames were not coalesced for the guest (gro: '$gro')"
+# The TAP PMD found no free real-time signal (netbackd holds them, eal.c):
+# no signal per received frame.
+grep -q "No Rx trigger signal available" "$SIM_TMP/netbackd.log" || fail "the TAP PMD's RX signal trigger is on"
 nb_status | grep -q "^uplink net_tap0: link=up mtu=1400 " || fail "the uplink is not listed as up, MTU 1400"
 # --uplink-mtu reached the device: the TAP PMD's kernel interface (lower
 # than the guest's 1500: TCP's MSS follows the smaller; DPDK 22.11's TAP

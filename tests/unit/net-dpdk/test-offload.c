@@ -6,8 +6,10 @@
  * helpers), the pseudo-header DPDK PMDs and Linux netfront expect, TSO of a
  * 64 KiB send cut into valid segments (IPv4 through rte_gso, IPv6 and
  * chain-less egresses through the copy segmenter), chains linearised or
- * dropped, shared packets copied before their headers change, and every
- * mbuf back in its pool afterwards.
+ * dropped, shared packets copied before their headers change, receive
+ * coalescing (nb_offload_gro) of a wire's frames back into one TSO packet
+ * that never takes a corrupted frame nor reorders, and every mbuf back in
+ * its pool afterwards.
  */
 #include <rte_eal.h>
 #include <rte_mbuf.h>
@@ -401,6 +403,145 @@ static void test_ingress_lies(void)
 	CHECK(pools_full());
 }
 
+/*
+ * ---- receive coalescing: a 64 KiB send as a wire carries it (segmented
+ * here with full checksums), its frames through nb_offload_gro.
+ */
+#define GRO_MSS 1448
+
+/* The wire's frames of f (v4 TCP): ACK on all, PSH|FIN on the last. */
+static uint16_t wire_frames(const struct nbt_frame *f, struct rte_mbuf **w)
+{
+	struct rte_mbuf *m = guest_frame(f, true, 1, GRO_MSS);
+	uint16_t n;
+
+	if (!m)
+		return 0;
+	n = nb_offload_egress(ol, 0, &m, 1, w, OUT_MAX, NULL);
+	for (uint16_t i = 0; i < n; i++)
+		w[i]->ol_flags = 0;	/* as an uplink's RX hands them over */
+	return n;
+}
+
+/* A merged packet: frames [from, from + k) of the send, as one TSO packet. */
+static void check_merged(const struct rte_mbuf *m, const uint8_t *orig, uint16_t from, uint16_t k)
+{
+	uint32_t hdr = 14 + 20 + 20, seq;
+	uint8_t *b = nbt_flat(m);
+
+	CHECK(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG);
+	CHECK((m->ol_flags & (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_L4_MASK)) ==
+	      (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM));
+	CHECK(m->tso_segsz == GRO_MSS && m->nb_segs == k);
+	CHECK(m->l2_len == 14 && m->l3_len == 20 && m->l4_len == 20);
+	CHECK(m->pkt_len == hdr + (uint32_t)k * GRO_MSS);
+	CHECK((uint32_t)(b[16] << 8 | b[17]) == m->pkt_len - 14);
+	CHECK(nbt_fold(nbt_sum(b + 14, 20, 0)) == 0xffff);
+	seq = (uint32_t)b[38] << 24 | b[39] << 16 | b[40] << 8 | b[41];
+	CHECK(seq == 0xfffff000u + (uint32_t)from * GRO_MSS);
+	CHECK(b[47] == 0x10);	/* the first frame's flags: ACK */
+	CHECK(memcmp(b + hdr, orig + hdr + (uint32_t)from * GRO_MSS, (size_t)k * GRO_MSS) == 0);
+	free(b);
+}
+
+/* 45 frames of a send into out[]; returns the send's bytes (caller frees). */
+static const struct nbt_frame gro_send = { .tcp = true, .payload = 45 * GRO_MSS, .seg = 4096,
+					   .first = 54 };
+
+static uint8_t *gro_wire(void)
+{
+	uint32_t n0;
+
+	if (wire_frames(&gro_send, out) != 45)
+		return NULL;
+	return nbt_bytes(&gro_send, &n0);
+}
+
+static void test_gro(void)
+{
+	struct nb_offload_stats st = { 0 };
+	uint8_t *orig = gro_wire();
+	struct rte_mbuf *last = out[44];
+	uint16_t n = 45, r;
+
+	REQUIRE(orig);
+	r = nb_offload_gro(out, n, &st);
+	/* 44 ACK frames become one packet; the PSH|FIN frame follows it alone. */
+	CHECK(r == 2 && out[1] == last);
+	check_merged(out[0], orig, 0, 44);
+	CHECK(!(out[1]->ol_flags & RTE_MBUF_F_TX_TCP_SEG) && out[1]->nb_segs == 1);
+	CHECK(st.gro_packets == 1 && st.gro_frames == 44);
+	/* Segmented again for an egress without TSO: the wire's frames. */
+	n = nb_offload_egress(ol, 0, out, 1, out + 2, OUT_MAX - 2, NULL);
+	CHECK(n == 44);
+	for (uint16_t i = 0; i < n; i++) {
+		uint8_t *b = nbt_flat(out[2 + i]);
+
+		CHECK(out[2 + i]->pkt_len == 54 + GRO_MSS &&
+		      nbt_l4_ok(b, out[2 + i]->pkt_len, &gro_send));
+		CHECK(memcmp(b + 54, orig + 54 + (uint32_t)i * GRO_MSS, GRO_MSS) == 0);
+		free(b);
+	}
+	rte_pktmbuf_free_bulk(out + 2, n);
+	rte_pktmbuf_free(out[1]);
+	free(orig);
+	CHECK(pools_full());
+}
+
+/* A corrupted frame is never merged: it passes alone, in its place, unverified. */
+static void test_gro_corrupt(void)
+{
+	struct nb_offload_stats st = { 0 };
+	uint8_t *orig = gro_wire();
+	struct rte_mbuf *bad = out[10];
+	uint16_t r;
+
+	REQUIRE(orig);
+	rte_pktmbuf_mtod(bad, uint8_t *)[100] ^= 0x40;
+	r = nb_offload_gro(out, 45, &st);
+	CHECK(r == 4);
+	check_merged(out[0], orig, 0, 10);
+	CHECK(out[1] == bad && !(bad->ol_flags & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_RX_L4_CKSUM_MASK)));
+	check_merged(out[2], orig, 11, 33);
+	CHECK(!(out[3]->ol_flags & RTE_MBUF_F_TX_TCP_SEG));
+	CHECK(st.gro_packets == 2 && st.gro_frames == 43);
+	rte_pktmbuf_free_bulk(out, r);
+	free(orig);
+	CHECK(pools_full());
+}
+
+/* Another protocol, a frame with padding, a burst of one: order kept, nothing merged across. */
+static void test_gro_order(void)
+{
+	struct nbt_frame f = { .tcp = true, .payload = 6 * GRO_MSS, .seg = 4096, .first = 54 };
+	struct nbt_frame u = { .payload = 100 };
+	struct nb_offload_stats st = { 0 };
+	struct rte_mbuf *w[8], *udp, *padded;
+	uint32_t n0;
+	uint8_t *orig = nbt_bytes(&f, &n0);
+	uint16_t n = wire_frames(&f, w), r;
+
+	REQUIRE(n == 6);
+	/* frames 0 1 | udp | 2 3 | padded 4 | 5 (PSH|FIN) */
+	udp = nbt_frame_mbuf(pool, &u);
+	REQUIRE(udp);
+	padded = w[4];
+	REQUIRE(rte_pktmbuf_append(padded, 4));
+	out[0] = w[0], out[1] = w[1], out[2] = udp, out[3] = w[2], out[4] = w[3];
+	out[5] = padded, out[6] = w[5];
+	CHECK(nb_offload_gro(out, 1, &st) == 1 && st.gro_packets == 0 &&
+	      !(out[0]->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK));
+	r = nb_offload_gro(out, 7, &st);
+	CHECK(r == 5);
+	check_merged(out[0], orig, 0, 2);
+	CHECK(out[1] == udp);
+	check_merged(out[2], orig, 2, 2);
+	CHECK(out[3] == padded && out[4] == w[5]);
+	rte_pktmbuf_free_bulk(out, r);
+	free(orig);
+	CHECK(pools_full());
+}
+
 int main(void)
 {
 	nbt_eal_start("test-offload");
@@ -417,6 +558,9 @@ int main(void)
 	tap_run("/offload/linearise", test_linearise);
 	tap_run("/offload/shared", test_shared);
 	tap_run("/offload/drops", test_drops);
+	tap_run("/gro/merge", test_gro);
+	tap_run("/gro/corrupt", test_gro_corrupt);
+	tap_run("/gro/order", test_gro_order);
 	tap_run("/ingress/good", test_ingress_good);
 	tap_run("/ingress/lies", test_ingress_lies);
 	nb_offload_free(ol);
