@@ -12,9 +12,10 @@
 #     net_null uplink, against dpdk-testpmd's txonly mode on the same core
 #     and the same vdev (the most a DPDK program sends there). Ratio
 #     netbackd/testpmd, and Mpps against the issue's goal of 5 Mpps per core.
-# (b) TCP, iperf3 for BENCH_SECONDS: guest -> guest and guest -> uplink
-#     (Linux stacks in namespaces over netfront's TAPs; the uplink is DPDK's
-#     TAP PMD) against a veth pair between two namespaces on this machine.
+# (b) TCP, iperf3 for BENCH_SECONDS: guest -> guest, guest -> uplink and
+#     uplink -> guest (Linux stacks in namespaces over netfront's TAPs; the
+#     uplink is DPDK's TAP PMD) against a veth pair between two namespaces on
+#     this machine.
 # (c) From netbackd's counters over (a) and (b): grant-copy segments and
 #     calls per packet, notifications per batch; and netbackd's CPU use over
 #     5 s with every vif connected and no traffic (idle).
@@ -123,13 +124,18 @@ SIM_PIDS+=("$NB_PID")
 wait_for 30 nb_connected "$G" "$DG" || fail "vif not reattached by the uplink netbackd"
 ip -n "$NSU" addr add 10.30.0.254/24 dev nbup && ip -n "$NSU" link set nbup up
 in_ns a ping -c 1 -W 5 10.30.0.254 >/dev/null || fail "ping guest -> uplink"
-gu=()
+gu=() ug=()
 for r in $(seq 1 "$ROUNDS"); do gu+=("$(iperf "$NSU" "${NS_PREFIX}a" 10.30.0.254)"); done
-GU=$(r2 "$(printf '%s\n' "${gu[@]}" | median)")
-NBP=$(pgrep -P "$NB_PID" | head -n 1)
-IDLE_TAP=$(idle_pct "$NBP" 5)
+# The vif's copy-segs so far are its TX's (the ACKs coming back are few).
 tcp_tx=$(nb_counter "$G" "$DG" tx)
 tcp_segs=$(nb_counter "$G" "$DG" copy-segs)
+for r in $(seq 1 "$ROUNDS"); do ug+=("$(iperf "${NS_PREFIX}a" "$NSU" 10.30.0.1)"); done
+GU=$(r2 "$(printf '%s\n' "${gu[@]}" | median)")
+UG=$(r2 "$(printf '%s\n' "${ug[@]}" | median)")
+NBP=$(pgrep -P "$NB_PID" | head -n 1)
+IDLE_TAP=$(idle_pct "$NBP" 5)
+read -r gro_f gro_p <<<"$(nb_status |
+	sed -n 's/^uplink net_tap0: .* gro-packets=\([0-9]*\) gro-frames=\([0-9]*\) .*/\2 \1/p')"
 
 echo
 echo "net-bench $(date -u +%FT%TZ), $(nproc) CPUs, rounds $ROUNDS (medians), frames $FRAMES, TCP ${SECONDS_TCP}s"
@@ -140,7 +146,10 @@ printf '%-34s %10s %10s %8s   %s | %s\n' "(b) TCP guest->guest, Gbit/s" "$GG" "$
 	"$(ratio "$GG" "$VE")" "$(r2s "${gg[@]}")" "$(r2s "${ve[@]}")"
 printf '%-34s %10s %10s %8s   %s | %s\n' "(b) TCP guest->uplink, Gbit/s" "$GU" "$VE" \
 	"$(ratio "$GU" "$VE")" "$(r2s "${gu[@]}")" "$(r2s "${ve[@]}")"
+printf '%-34s %10s %10s %8s   %s | %s\n' "(b) TCP uplink->guest, Gbit/s" "$UG" "$VE" \
+	"$(ratio "$UG" "$VE")" "$(r2s "${ug[@]}")" "$(r2s "${ve[@]}")"
 echo "(a) goal 5 Mpps per core: $(awk -v a="$NB_MPPS" 'BEGIN {print (a >= 5 ? "met" : "not met")}')"
 echo "(c) 64 B run: $(ratio "$segs" "$tx") grant-copy segments and $(ratio "$calls" "$tx") copy calls per packet, $(ratio "$ntfy" "$batches") notifications per batch ($tx frames, $batches batches)"
 echo "(c) TCP runs (guest->uplink netbackd): $(ratio "$tcp_segs" "$tcp_tx") grant-copy segments per guest TX packet"
+echo "(c) TCP uplink->guest: $(ratio "${gro_f:-0}" "${gro_p:-0}") uplink frames per coalesced packet to the guest (GRO: ${gro_p:-0} packets of ${gro_f:-0} frames)"
 echo "(c) netbackd idle with vifs connected: ${IDLE}% of a CPU over 5 s with the net_null uplink (no RX interrupts: polled), ${IDLE_TAP}% with the net_tap uplink (RX interrupts)"
