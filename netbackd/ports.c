@@ -19,11 +19,11 @@
 
 #define RX_BURST 32
 /*
- * Without RX interrupts (net_null, net_ring, net_af_packet in 22.11) a
- * sleeping worker looks at the device after 1 ms, then backs off by
- * doubling up to 16 ms while nothing arrives: an idle port costs ~60
- * wake-ups a second, and the first frame after a quiet spell waits at most
- * 16 ms. Traffic resets it.
+ * Without RX interrupts (net_null, net_ring; net_af_packet sleeps on its
+ * queue's packet socket instead, uplink.c) a sleeping worker looks at the
+ * device after 1 ms, then backs off by doubling up to 16 ms while nothing
+ * arrives: an idle port costs ~60 wake-ups a second, and the first frame
+ * after a quiet spell waits at most 16 ms. Traffic resets it.
  */
 #define NO_INTR_POLL_MIN_NS 1000000ull
 #define NO_INTR_POLL_MAX_NS 16000000ull

@@ -19,7 +19,8 @@
  * RX interrupts are asked for (intr_conf.rxq) on every port; whether the
  * PMD delivers them is seen after start from rte_eth_dev_rx_intr_ctl_q_get_fd
  * (net_tap: its queue fd; virtio_user, memif, PCI NICs with vfio: eventfds;
- * null, ring, af_packet: none).
+ * null, ring: none); net_af_packet has none either, and its queue's packet
+ * socket stands in (af_packet_queue_fd).
  *
  * Main thread: open/close. Worker threads: rx/tx/intr_*. Never exits.
  */
@@ -28,6 +29,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/ethtool.h>
+#include <linux/if_packet.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <poll.h>
@@ -69,6 +71,7 @@ struct uplink_queue {
 	rte_spinlock_t tx_lock;
 	int intr_fd;
 	bool intr_eventfd;	/* an eventfd: its counter is read when disarming */
+	bool intr_socket;	/* af_packet's own socket: nothing to arm */
 };
 
 struct nb_uplink {
@@ -373,10 +376,42 @@ static int queues_setup(struct nb_uplink *u, const struct nb_uplink_cfg *cfg,
 	return r;
 }
 
+/*
+ * net_af_packet has no RX interrupts in 22.11, but each queue is a packet
+ * socket with an mmap'd RX ring, and such a socket polls readable while
+ * the ring holds a frame the kernel handed over (net/packet/af_packet.c,
+ * packet_poll), exactly "RX has work", level-triggered: the worker sleeps on
+ * it instead of looking every 1-16 ms. The socket is the first member of
+ * the PMD's RX queue (struct pkt_rx_queue, drivers/net/af_packet/
+ * rte_eth_af_packet.c, 22.11), reached through ethdev's public fast-path
+ * table; it is taken only if it is a packet socket bound to this port's
+ * interface, so another layout means polling as before, never a wrong fd.
+ */
+static int af_packet_queue_fd(const struct nb_uplink *u, unsigned q, unsigned ifindex)
+{
+	const struct rte_eth_fp_ops *ops = &rte_eth_fp_ops[u->port];
+	struct sockaddr_ll sll;
+	socklen_t len = sizeof(int);
+	int fd, domain;
+
+	if (!ifindex || !ops->rxq.data || !ops->rxq.data[q])
+		return -1;
+	fd = *(const int *)ops->rxq.data[q];
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_PACKET)
+		return -1;
+	len = sizeof(sll);
+	if (getsockname(fd, (struct sockaddr *)&sll, &len) < 0 || sll.sll_family != AF_PACKET ||
+	    (unsigned)sll.sll_ifindex != ifindex)
+		return -1;
+	return fd;
+}
+
 /* The fd of RX queue q, asked quietly: ethdev logs an error for PMDs without. */
 static void intr_fds_find(struct nb_uplink *u)
 {
 	int level = rte_log_get_level(rte_eth_dev_logtype);
+	struct rte_eth_dev_info info;
+	unsigned ifindex = u->af_packet && rte_eth_dev_info_get(u->port, &info) == 0 ? info.if_index : 0;
 	char path[64], target[64];
 	unsigned q;
 
@@ -385,6 +420,11 @@ static void intr_fds_find(struct nb_uplink *u)
 		ssize_t len;
 
 		u->q[q].intr_fd = rte_eth_dev_rx_intr_ctl_q_get_fd(u->port, (uint16_t)q);
+		if (u->q[q].intr_fd < 0 && u->af_packet) {
+			u->q[q].intr_fd = af_packet_queue_fd(u, q, ifindex);
+			u->q[q].intr_socket = u->q[q].intr_fd >= 0;
+			continue;
+		}
 		if (u->q[q].intr_fd < 0) {
 			u->q[q].intr_fd = -1;
 			continue;
@@ -726,6 +766,8 @@ int nb_uplink_intr_arm(struct nb_uplink *u, unsigned q, bool on)
 
 	if (q >= u->nq || u->q[q].intr_fd < 0)
 		return -ENODEV;
+	if (u->q[q].intr_socket)
+		return 0;
 	if (on) {
 		r = rte_eth_dev_rx_intr_enable(u->port, (uint16_t)q);
 	} else {
