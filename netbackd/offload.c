@@ -601,7 +601,10 @@ int nb_offload_ingress(struct rte_mbuf *m, bool csum_partial, bool data_validate
 
 /*
  * A frame rte_gro may merge (see nb_offload_gro); sets packet_type, the
- * header lengths, RX_L4_CKSUM_GOOD, and tso_segsz = its payload length.
+ * header lengths and RX_L4_CKSUM_GOOD. Untagged frames only: 22.11's
+ * rte_gro keys a TCP/IPv4 flow by MACs, addresses, ports and ACK number
+ * (gro_tcp4.h struct tcp4_flow_key), never by VLAN, so frames of two VLANs
+ * alike in the rest would merge into one.
  */
 static bool gro_candidate(struct rte_mbuf *m)
 {
@@ -614,7 +617,8 @@ static bool gro_candidate(struct rte_mbuf *m)
 		return false;
 	ptype = rte_net_get_ptype(m, &hl, RTE_PTYPE_L2_MASK | RTE_PTYPE_L3_MASK | RTE_PTYPE_L4_MASK);
 	/* A fragment is RTE_PTYPE_L4_FRAG, not TCP. */
-	if (!RTE_ETH_IS_IPV4_HDR(ptype) || (ptype & RTE_PTYPE_L4_MASK) != RTE_PTYPE_L4_TCP ||
+	if ((ptype & RTE_PTYPE_L2_MASK) != RTE_PTYPE_L2_ETHER || !RTE_ETH_IS_IPV4_HDR(ptype) ||
+	    (ptype & RTE_PTYPE_L4_MASK) != RTE_PTYPE_L4_TCP ||
 	    hl.l4_len < sizeof(struct rte_tcp_hdr))
 		return false;
 	hdr_len = (uint32_t)hl.l2_len + hl.l3_len + hl.l4_len;
@@ -639,7 +643,6 @@ static bool gro_candidate(struct rte_mbuf *m)
 	m->l2_len = hl.l2_len;
 	m->l3_len = hl.l3_len;
 	m->l4_len = hl.l4_len;
-	m->tso_segsz = (uint16_t)(m->data_len - hdr_len);
 	return true;
 }
 
@@ -667,10 +670,8 @@ static uint16_t gro_flush(struct rte_mbuf **run, uint16_t n, struct rte_mbuf **o
 		struct rte_ipv4_hdr *ip;
 
 		out[i] = m;
-		if (m->nb_segs == 1) {
-			m->tso_segsz = 0;
+		if (m->nb_segs == 1)
 			continue;
-		}
 		for (s = m->next; s; s = s->next)
 			if (s->data_len > mss)
 				mss = s->data_len;

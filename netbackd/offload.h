@@ -103,7 +103,7 @@ uint16_t nb_offload_egress(struct nb_offload *o, unsigned caps, struct rte_mbuf 
  * A frame that passes is marked RTE_MBUF_F_RX_L4_CKSUM_GOOD. Order within a
  * flow is kept: a frame GRO does not take (PSH, FIN, another protocol) ends
  * the run before it. In place; returns the new count. Frames of more than
- * one segment, and bursts of one, pass untouched.
+ * one segment, VLAN-tagged frames, and bursts of one, pass untouched.
  */
 uint16_t nb_offload_gro(struct rte_mbuf **pkts, uint16_t n, struct nb_offload_stats *st);
 
