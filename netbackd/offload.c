@@ -245,6 +245,20 @@ static void l4_csum_full(struct rte_mbuf *m, const struct hdrs *h)
 	l4_csum_set(m, h, c);
 }
 
+int nb_offload_csum_at(struct rte_mbuf *m, uint32_t start, uint32_t offset)
+{
+	uint32_t field = start + offset;
+	uint16_t c;
+
+	if (start >= m->pkt_len || field + 2 > m->data_len || field < start)
+		return -EINVAL;
+	c = (uint16_t)~raw_cksum_chain(m, start, m->pkt_len - start);
+	if (c == 0)
+		c = 0xffff;	/* same in one's complement; UDP's "no checksum" is 0 */
+	rte_memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, field), &c, sizeof(c));
+	return 0;
+}
+
 static int linearise(struct nb_offload *o, struct rte_mbuf **pm, struct nb_offload_stats *st)
 {
 	struct rte_mbuf *c;

@@ -108,6 +108,17 @@ uint16_t nb_offload_egress(struct nb_offload *o, unsigned caps, struct rte_mbuf 
 uint16_t nb_offload_gro(struct rte_mbuf **pkts, uint16_t n, struct nb_offload_stats *st);
 
 /*
+ * Completes a partial checksum given by position, as Linux's
+ * skb_checksum_help does for CHECKSUM_PARTIAL: the one's-complement sum
+ * from `start` to the frame's end (the field at start + offset holds what
+ * the sender seeded it with, its pseudo-header sum) goes into that field.
+ * For a checksum that is not one pkt.h can say (a tunnel's inner one).
+ * -EINVAL if the field is not in the first segment. The frame must not be
+ * shared.
+ */
+int nb_offload_csum_at(struct rte_mbuf *m, uint32_t start, uint32_t offset);
+
+/*
  * A frame from a guest's TX ring: netif NETTXF_csum_blank (csum_partial),
  * NETTXF_data_validated, and a GSO extra (gso_type XEN_NETIF_GSO_TYPE_TCPV4
  * = 1 or _TCPV6 = 2, 0 for none; gso_size its MSS). Parses the headers with

@@ -145,6 +145,10 @@ static int open_one(struct nb_uplinks *us, struct up *u, const char *devargs, un
 	char why[256];
 	int r;
 
+	/* A DPDK device is refused twice by uplink.c; a tap: by its name here. */
+	for (struct up *o = us->up; o < u; o++)
+		if (o->dev && strcmp(nb_uplink_name(o->dev), devargs) == 0)
+			return log_err_errno(-EBUSY, "uplink %s: named twice", devargs);
 	r = nb_uplink_open(&uc, &u->dev, why, sizeof(why));
 	if (r < 0)
 		return log_err_errno(r, "uplink %s: %s", devargs, why);
@@ -226,7 +230,7 @@ void nb_uplinks_status(struct nb_uplinks *us, FILE *out)
 		fprintf(out, "%s: link=%s mtu=%u queues=%u offloads=0x%x rx=%llu rx-bytes=%llu tx=%llu "
 			     "tx-bytes=%llu tx-drop-full=%llu tx-drop-prepare=%llu rx-truncated=%llu "
 			     "sw-segmented=%llu sw-csum=%llu gro-packets=%llu gro-frames=%llu rx-missed=%llu "
-			     "driver=%s\n",
+			     "rx-bad=%llu driver=%s\n",
 			u->port.name, nb_uplink_link_up(u->dev) ? "up" : "down", nb_uplink_mtu(u->dev),
 			u->nrx,
 			nb_uplink_caps(u->dev), (unsigned long long)st.rx_packets,
@@ -236,7 +240,8 @@ void nb_uplinks_status(struct nb_uplinks *us, FILE *out)
 			(unsigned long long)st.drop_rx_truncated,
 			(unsigned long long)st.offload.segmented, (unsigned long long)st.offload.csum_sw,
 			(unsigned long long)st.offload.gro_packets,
-			(unsigned long long)st.offload.gro_frames, (unsigned long long)st.eth.imissed, nb_uplink_driver(u->dev));
+			(unsigned long long)st.offload.gro_frames, (unsigned long long)st.eth.imissed,
+			(unsigned long long)st.drop_rx_bad, nb_uplink_driver(u->dev));
 	}
 }
 
@@ -312,6 +317,7 @@ static void uplink_json(const struct up *u, struct json *j)
 	json_ku64(j, "gro_packets", st.offload.gro_packets);
 	json_ku64(j, "gro_frames", st.offload.gro_frames);
 	json_ku64(j, "rx_missed", st.eth.imissed);
+	json_ku64(j, "rx_bad", st.drop_rx_bad);
 	json_obj_end(j);
 	nb_port_counters_json(&u->port, j);
 	json_obj_end(j);

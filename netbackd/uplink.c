@@ -46,6 +46,7 @@
 #include <rte_log.h>
 #include <rte_spinlock.h>
 
+#include "ktap.h"
 #include "log.h"
 #include "pkt.h"
 #include "uplink.h"
@@ -64,6 +65,7 @@ struct uplink_worker {
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 	uint64_t drop_tx_full, drop_tx_prepare, drop_rx_truncated;
 	struct nb_offload_stats offload;
+	struct nb_ktap_stats kt;
 	struct rte_mbuf *buf[UPLINK_TXBUF];
 };
 
@@ -71,10 +73,11 @@ struct uplink_queue {
 	rte_spinlock_t tx_lock;
 	int intr_fd;
 	bool intr_eventfd;	/* an eventfd: its counter is read when disarming */
-	bool intr_socket;	/* af_packet's own socket: nothing to arm */
+	bool intr_socket;	/* af_packet's own socket, a tap: queue's fd: nothing to arm */
 };
 
 struct nb_uplink {
+	struct nb_ktap *kt;	/* a tap: uplink (ktap.h), not an ethdev; else NULL */
 	uint16_t port;
 	struct rte_device *dev;
 	char name[RTE_ETH_NAME_MAX_LEN];
@@ -505,6 +508,8 @@ unsigned nb_uplink_mtu(const struct nb_uplink *u)
 {
 	uint16_t mtu = 0;
 
+	if (u->kt)
+		return nb_ktap_mtu(u->kt);
 	return rte_eth_dev_get_mtu(u->port, &mtu) == 0 ? mtu : 0;
 }
 
@@ -533,6 +538,32 @@ static void uplink_free(struct nb_uplink *u)
 	free(u);
 }
 
+/* A tap: uplink: ktap.h's calls stand in for the ethdev's. */
+static int ktap_open(const struct nb_uplink_cfg *cfg, struct nb_uplink *u, char *why, size_t n)
+{
+	int r;
+
+	u->nworkers = cfg->nqueues ? cfg->nqueues : 1;
+	r = nb_ktap_open(cfg->devargs + strlen(NB_KTAP_PREFIX), u->nworkers, cfg->mtu, cfg->pool,
+			 &u->kt, why, n);
+	if (r < 0)
+		return r;
+	u->port = RTE_MAX_ETHPORTS;
+	snprintf(u->name, sizeof(u->name), "%s", cfg->devargs);
+	snprintf(u->driver, sizeof(u->driver), "ddom_tap");
+	u->nq = nb_ktap_nqueues(u->kt);
+	/* The kernel's GSO and partial checksums, Linux's pseudo-header. */
+	u->caps = NB_CAP_IPV4_CSUM | NB_CAP_IPV6_CSUM | NB_CAP_TSO4 | NB_CAP_TSO6 |
+		  NB_CAP_MULTISEG | NB_CAP_PHDR_LINUX;
+	for (unsigned q = 0; q < u->nq; q++) {
+		u->q[q].intr_fd = nb_ktap_fd(u->kt, q);
+		u->q[q].intr_socket = true;
+	}
+	log_info("%s: kernel TAP with virtio-net header, %u queue(s) for %u worker(s), caps %#x, "
+		 "link %s", u->name, u->nq, u->nworkers, u->caps, nb_ktap_link_up(u->kt) ? "up" : "down");
+	return 0;
+}
+
 int nb_uplink_open(const struct nb_uplink_cfg *cfg, struct nb_uplink **ret, char *why, size_t n)
 {
 	struct nb_uplink *u;
@@ -548,6 +579,15 @@ int nb_uplink_open(const struct nb_uplink_cfg *cfg, struct nb_uplink **ret, char
 	if (r < 0) {
 		snprintf(why, n, "%s: %s", cfg->devargs, strerror(-r));
 		return r;
+	}
+	if (strncmp(cfg->devargs, NB_KTAP_PREFIX, strlen(NB_KTAP_PREFIX)) == 0) {
+		r = ktap_open(cfg, u, why, n);
+		if (r < 0) {
+			uplink_free(u);
+			return r;
+		}
+		*ret = u;
+		return 0;
 	}
 	if (strncmp(cfg->devargs, "net_af_packet", 13) == 0)
 		af_packet_kernel_offloads_off(cfg->devargs);
@@ -591,6 +631,11 @@ void nb_uplink_close(struct nb_uplink *u)
 
 	if (!u)
 		return;
+	if (u->kt) {
+		nb_ktap_close(u->kt);
+		uplink_free(u);
+		return;
+	}
 	r = rte_eth_dev_stop(u->port);
 	if (r < 0)
 		log_warn_errno(r, "%s: stop, ignoring", u->name);
@@ -650,6 +695,14 @@ uint16_t nb_uplink_rx(struct nb_uplink *u, unsigned q, struct rte_mbuf **pkts, u
 	if (q >= u->nq)
 		return 0;
 	w = &u->w[q];
+	if (u->kt) {
+		/* pkt.h flags from the virtio-net header: nothing to clear. */
+		nb = nb_ktap_rx(u->kt, q, pkts, n, &w->kt);
+		w->rx_packets += nb;
+		for (i = 0; i < nb; i++)
+			w->rx_bytes += pkts[i]->pkt_len;
+		return nb;
+	}
 	nb = rte_eth_rx_burst(u->port, (uint16_t)q, pkts, n);
 	if (u->af_packet && nb)
 		nb = drop_truncated(w, pkts, nb);
@@ -691,6 +744,12 @@ static uint16_t tx_flush(struct nb_uplink *u, uint16_t txq, struct uplink_worker
 	uint16_t sent = 0, i;
 	int tries;
 
+	if (u->kt) {
+		sent = nb_ktap_tx(u->kt, txq, buf, cnt, &bytes, &w->kt);
+		w->tx_packets += sent;
+		w->tx_bytes += bytes;
+		return sent;
+	}
 	cnt = tx_prepare(u, txq, w, buf, cnt);
 	for (i = 0; i < cnt; i++)
 		bytes += buf[i]->pkt_len;
@@ -783,6 +842,8 @@ bool nb_uplink_link_up(const struct nb_uplink *u)
 {
 	struct rte_eth_link link;
 
+	if (u->kt)
+		return nb_ktap_link_up(u->kt);
 	return rte_eth_link_get_nowait(u->port, &link) == 0 && link.link_status == RTE_ETH_LINK_UP;
 }
 
@@ -790,6 +851,8 @@ void nb_uplink_mac(const struct nb_uplink *u, uint8_t mac[6])
 {
 	struct rte_ether_addr a = { 0 };
 
+	if (u->kt)
+		return nb_ktap_mac(u->kt, mac);
 	rte_eth_macaddr_get(u->port, &a);
 	memcpy(mac, a.addr_bytes, RTE_ETHER_ADDR_LEN);
 }
@@ -837,7 +900,13 @@ void nb_uplink_stats(const struct nb_uplink *u, struct nb_uplink_stats *st)
 		st->drop_tx_prepare += w->drop_tx_prepare;
 		st->drop_rx_truncated += w->drop_rx_truncated;
 		offload_stats_add(&st->offload, &w->offload);
+		/* tap: the kernel's refusals as the PMDs' are counted. */
+		st->drop_rx_bad += w->kt.rx_bad;
+		st->drop_tx_full += w->kt.tx_down;
+		st->drop_tx_prepare += w->kt.tx_refused;
+		st->eth.imissed += w->kt.rx_nomem;
 	}
 	st->drop_bad_queue = __atomic_load_n(&u->drop_bad_queue, __ATOMIC_RELAXED);
-	rte_eth_stats_get(u->port, &st->eth);
+	if (!u->kt)
+		rte_eth_stats_get(u->port, &st->eth);
 }

@@ -46,6 +46,7 @@ struct nb_uplink_stats {
 	uint64_t drop_tx_prepare;	/* rte_eth_tx_prepare refused the packet */
 	uint64_t drop_bad_queue;	/* tx from a worker index >= cfg.nqueues */
 	uint64_t drop_rx_truncated;	/* af_packet: a frame longer than its ring slot, cut */
+	uint64_t drop_rx_bad;		/* tap: a frame its virtio-net header contradicts */
 	struct nb_offload_stats offload;	/* what nb_offload_egress did for this port */
 	struct rte_eth_stats eth;	/* the PMD's own */
 };

@@ -14,8 +14,9 @@
 #     netbackd/testpmd, and Mpps against the issue's goal of 5 Mpps per core.
 # (b) TCP, iperf3 for BENCH_SECONDS: guest -> guest, guest -> uplink and
 #     uplink -> guest (Linux stacks in namespaces over netfront's TAPs; the
-#     uplink is DPDK's TAP PMD) against a veth pair between two namespaces on
-#     this machine.
+#     uplink is DPDK's TAP PMD, net_tap, then netbackd's own kernel TAP with
+#     the virtio-net header, tap:) against a veth pair between two
+#     namespaces on this machine.
 # (c) From netbackd's counters over (a) and (b): grant-copy segments and
 #     calls per packet, notifications per batch; and netbackd's CPU use over
 #     5 s with every vif connected and no traffic (idle).
@@ -137,19 +138,47 @@ IDLE_TAP=$(idle_pct "$NBP" 5)
 read -r gro_f gro_p <<<"$(nb_status |
 	sed -n 's/^uplink net_tap0: .* gro-packets=\([0-9]*\) gro-frames=\([0-9]*\) .*/\2 \1/p')"
 
+# guest <-> a tap: uplink (ktap.c): a third netbackd in another namespace
+netbackd_kill TERM
+NSK=${NS_PREFIX}kt
+ip netns add "$NSK" && SIM_CLEANUP+=("ip netns del $NSK")
+ip netns exec "$NSK" "$XENSIM" exec "$H" "$DD" -- "$NETBACKD_SIM" --runtime-dir "$SIM_TMP/run" \
+	--uplink tap:nbk 2>>"$SIM_TMP/netbackd.log" &
+NB_PID=$!
+SIM_PIDS+=("$NB_PID")
+wait_for 30 nb_connected "$G" "$DG" || fail "vif not reattached by the tap: netbackd"
+ip -n "$NSK" addr add 10.30.0.253/24 dev nbk && ip -n "$NSK" link set nbk up
+in_ns a ping -c 1 -W 5 10.30.0.253 >/dev/null || fail "ping guest -> tap: uplink"
+ku=() uk=()
+for r in $(seq 1 "$ROUNDS"); do
+	ku+=("$(iperf "$NSK" "${NS_PREFIX}a" 10.30.0.253)")
+	uk+=("$(iperf "${NS_PREFIX}a" "$NSK" 10.30.0.1)")
+done
+KU=$(r2 "$(printf '%s\n' "${ku[@]}" | median)")
+UK=$(r2 "$(printf '%s\n' "${uk[@]}" | median)")
+read -r kt_tx kt_txb kt_rx kt_rxb <<<"$(nb_status | sed -n \
+	's/^uplink tap:nbk: .* rx=\([0-9]*\) rx-bytes=\([0-9]*\) tx=\([0-9]*\) tx-bytes=\([0-9]*\) .*/\3 \4 \1 \2/p')"
+NBP=$(pgrep -P "$NB_PID" | head -n 1)
+IDLE_KT=$(idle_pct "$NBP" 5)
+
 echo
 echo "net-bench $(date -u +%FT%TZ), $(nproc) CPUs, rounds $ROUNDS (medians), frames $FRAMES, TCP ${SECONDS_TCP}s"
-printf '%-34s %10s %10s %8s   %s\n' case ddom reference ratio "rounds (ddom | reference)"
-printf '%-34s %10s %10s %8s   %s | %s\n' "(a) 64 B guest->null, Mpps" "$NB_MPPS" "$TP_MPPS" \
+printf '%-40s %10s %10s %8s   %s\n' case ddom reference ratio "rounds (ddom | reference)"
+printf '%-40s %10s %10s %8s   %s | %s\n' "(a) 64 B guest->null, Mpps" "$NB_MPPS" "$TP_MPPS" \
 	"$(ratio "$NB_MPPS" "$TP_MPPS")" "$(r2s "${nb_rates[@]}")" "$(r2s "${tp_rates[@]}")"
-printf '%-34s %10s %10s %8s   %s | %s\n' "(b) TCP guest->guest, Gbit/s" "$GG" "$VE" \
+printf '%-40s %10s %10s %8s   %s | %s\n' "(b) TCP guest->guest, Gbit/s" "$GG" "$VE" \
 	"$(ratio "$GG" "$VE")" "$(r2s "${gg[@]}")" "$(r2s "${ve[@]}")"
-printf '%-34s %10s %10s %8s   %s | %s\n' "(b) TCP guest->uplink, Gbit/s" "$GU" "$VE" \
+printf '%-40s %10s %10s %8s   %s | %s\n' "(b) TCP guest->uplink net_tap, Gbit/s" "$GU" "$VE" \
 	"$(ratio "$GU" "$VE")" "$(r2s "${gu[@]}")" "$(r2s "${ve[@]}")"
-printf '%-34s %10s %10s %8s   %s | %s\n' "(b) TCP uplink->guest, Gbit/s" "$UG" "$VE" \
+printf '%-40s %10s %10s %8s   %s | %s\n' "(b) TCP uplink net_tap->guest, Gbit/s" "$UG" "$VE" \
 	"$(ratio "$UG" "$VE")" "$(r2s "${ug[@]}")" "$(r2s "${ve[@]}")"
+printf '%-40s %10s %10s %8s   %s | %s\n' "(b) TCP guest->uplink tap:, Gbit/s" "$KU" "$VE" \
+	"$(ratio "$KU" "$VE")" "$(r2s "${ku[@]}")" "$(r2s "${ve[@]}")"
+printf '%-40s %10s %10s %8s   %s | %s\n' "(b) TCP uplink tap:->guest, Gbit/s" "$UK" "$VE" \
+	"$(ratio "$UK" "$VE")" "$(r2s "${uk[@]}")" "$(r2s "${ve[@]}")"
 echo "(a) goal 5 Mpps per core: $(awk -v a="$NB_MPPS" 'BEGIN {print (a >= 5 ? "met" : "not met")}')"
 echo "(c) 64 B run: $(ratio "$segs" "$tx") grant-copy segments and $(ratio "$calls" "$tx") copy calls per packet, $(ratio "$ntfy" "$batches") notifications per batch ($tx frames, $batches batches)"
 echo "(c) TCP runs (guest->uplink netbackd): $(ratio "$tcp_segs" "$tcp_tx") grant-copy segments per guest TX packet"
 echo "(c) TCP uplink->guest: $(ratio "${gro_f:-0}" "${gro_p:-0}") uplink frames per coalesced packet to the guest (GRO: ${gro_p:-0} packets of ${gro_f:-0} frames)"
-echo "(c) netbackd idle with vifs connected: ${IDLE}% of a CPU over 5 s with the net_null uplink (no RX interrupts: polled), ${IDLE_TAP}% with the net_tap uplink (RX interrupts)"
+echo "(c) TCP over the tap: uplink: $(ratio "${kt_txb:-0}" "${kt_tx:-0}") bytes per packet to the kernel, $(ratio "${kt_rxb:-0}" "${kt_rx:-0}") from it (GSO both ways)"
+echo "(c) netbackd idle with vifs connected: ${IDLE}% of a CPU over 5 s with the net_null uplink (no RX interrupts: polled), ${IDLE_TAP}% with the net_tap uplink (RX interrupts), ${IDLE_KT}% with the tap: uplink"

@@ -53,6 +53,13 @@ netbackd_kill() {
 	say "netbackd-sim $pid stopped by SIG$1 (exit $NB_RC)"
 }
 
+# uplink_ns: NSU, a namespace standing for the world beyond an uplink, removed at exit.
+uplink_ns() {
+	NSU=${NS_PREFIX}up
+	ip netns add "$NSU" || fail "ip netns add $NSU"
+	SIM_CLEANUP+=("ip netns del $NSU")
+}
+
 nb_status() { "$NETBACKD_SIM" --status --runtime-dir "$SIM_TMP/run" 2>/dev/null; }
 
 # nb_counter GUEST DEVID NAME...: the sum of the named counters of that vif.

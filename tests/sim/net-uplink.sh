@@ -14,9 +14,7 @@ MAC_A=00:16:3e:00:01:0a
 need_root_net
 sim_up
 A=$(sim_guest ga)
-NSU=${NS_PREFIX}up
-ip netns add "$NSU" || fail "ip netns add"
-SIM_CLEANUP+=("ip netns del $NSU")
+uplink_ns
 ip netns exec "$NSU" "$XENSIM" exec "$H" "$DD" -- "$NETBACKD_SIM" --runtime-dir "$SIM_TMP/run" \
 	--uplink net_tap0,iface=nbup --uplink-mtu 1400 2>>"$SIM_TMP/netbackd.log" &
 NB_PID=$!

@@ -13,12 +13,18 @@
  *     interrupt fd;
  *   - net_af_packet on a veth: GRO/GSO/TSO/TX checksumming turned off on
  *     the kernel interface, a frame across, and its queue's packet socket
- *     as the RX interrupt fd (quiet when drained, readable on a frame).
+ *     as the RX interrupt fd (quiet when drained, readable on a frame);
+ *   - tap: (ktap.c): a TSO packet out and one in, each as one 64 KiB
+ *     GSO packet with its virtio-net header (seen and made on the kernel
+ *     side by a packet socket with PACKET_VNET_HDR), a partial checksum
+ *     that is not a TCP/UDP header's completed, a persistent interface
+ *     without multi_queue attached to with one queue and left in place.
  * Cases needing root or /dev/net/tun report "# SKIP".
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <poll.h>
@@ -153,11 +159,14 @@ static int packet_socket(const char *ifname)
 	return fd;
 }
 
-/* Waits up to 2 s for a frame equal to want[0..n) on the packet socket. */
-static bool kernel_sees(int fd, const uint8_t *want, uint32_t n)
+/*
+ * Waits up to 2 s for a frame equal to want[0..n) on the packet socket,
+ * after a header of hlen bytes (PACKET_VNET_HDR; 0: none) copied to hdr.
+ */
+static bool kernel_sees_hdr(int fd, void *hdr, size_t hlen, const uint8_t *want, uint32_t n)
 {
+	static uint8_t buf[64 + 70000];
 	uint64_t end = test_mono_ms() + 2000;
-	uint8_t buf[4096];
 
 	while (test_mono_ms() < end) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -166,10 +175,18 @@ static bool kernel_sees(int fd, const uint8_t *want, uint32_t n)
 		if (poll(&p, 1, 100) <= 0)
 			continue;
 		len = recv(fd, buf, sizeof(buf), 0);
-		if (len == (ssize_t)n && memcmp(buf, want, n) == 0)
+		if (len == (ssize_t)(hlen + n) && memcmp(buf + hlen, want, n) == 0) {
+			if (hlen)
+				memcpy(hdr, buf, hlen);
 			return true;
+		}
 	}
 	return false;
+}
+
+static bool kernel_sees(int fd, const uint8_t *want, uint32_t n)
+{
+	return kernel_sees_hdr(fd, NULL, 0, want, n);
 }
 
 /* Waits for the uplink to receive a frame equal to want[0..n), by interrupt if it has one. */
@@ -318,6 +335,177 @@ static void test_af_packet(void)
 	CHECK(rte_mempool_full(pool));
 }
 
+/* ---- tap: (ktap.c) ---- */
+
+/* A packet socket on ifname exchanging struct virtio_net_hdr + frame. */
+static int vnet_packet_socket(const char *ifname)
+{
+	int fd = packet_socket(ifname), one = 1;
+
+	if (fd >= 0 && setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Waits up to 2 s for the uplink to receive a frame of length n. */
+static struct rte_mbuf *uplink_gets(struct nb_uplink *u, uint32_t n)
+{
+	uint64_t end = test_mono_ms() + 2000;
+	struct rte_mbuf *got = NULL;
+
+	while (!got && test_mono_ms() < end) {
+		struct pollfd p = { .fd = nb_uplink_intr_fd(u, 0), .events = POLLIN };
+		struct rte_mbuf *rx[16];
+		uint16_t i, k;
+
+		poll(&p, 1, 100);
+		k = nb_uplink_rx(u, 0, rx, 16);
+		for (i = 0; i < k; i++) {
+			if (!got && rx[i]->pkt_len == n)
+				got = rx[i];
+			else
+				rte_pktmbuf_free(rx[i]);
+		}
+	}
+	return got;
+}
+
+/* A guest's TSO packet out: the kernel gets it whole, GSO TCPv4 with MSS 1000. */
+static void ktap_tso_out(struct nb_uplink *u, int fd)
+{
+	struct nbt_frame f = { .tcp = true, .payload = 30000, .seg = 4096 };
+	struct rte_mbuf *m = nbt_frame_mbuf(pool, &f);
+	struct virtio_net_hdr h = { 0 };
+	struct nb_uplink_stats st;
+	uint32_t n, csum_field = 14 + 20 + 16;
+	uint8_t *b = nbt_bytes(&f, &n);
+
+	REQUIRE(m && b);
+	REQUIRE(nb_offload_ingress(m, true, false, 1, 1000) == 0);
+	CHECK(nb_uplink_tx(u, 0, ol, &m, 1) == 1);
+	/* The checksum field is Linux's seed (pseudo-header with length): compare around it. */
+	b[csum_field] = (uint8_t)(nbt_phdr(b, &f, 20 + 30000) >> 8);
+	b[csum_field + 1] = (uint8_t)nbt_phdr(b, &f, 20 + 30000);
+	CHECK(kernel_sees_hdr(fd, &h, sizeof(h), b, n));
+	CHECK(h.gso_type == VIRTIO_NET_HDR_GSO_TCPV4 && h.gso_size == 1000);
+	CHECK((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && h.csum_start == 34 && h.csum_offset == 16);
+	nb_uplink_stats(u, &st);
+	CHECK(st.tx_packets == 1 && st.tx_bytes == n);
+	CHECK(st.offload.segmented == 0 && st.offload.csum_sw == 0);
+	free(b);
+}
+
+/* A kernel GSO packet in (IPv6): one packet, pkt.h's TSO flags, the bytes. */
+static void ktap_tso_in(struct nb_uplink *u, int fd)
+{
+	struct nbt_frame f = { .v6 = true, .tcp = true, .payload = 40000 };
+	struct virtio_net_hdr h = {
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = VIRTIO_NET_HDR_GSO_TCPV6,
+		.hdr_len = 14 + 40 + 20, .gso_size = 1400, .csum_start = 14 + 40, .csum_offset = 16,
+	};
+	uint32_t n;
+	uint8_t *b = nbt_bytes(&f, &n), *buf = malloc(sizeof(h) + n), *flat;
+	struct rte_mbuf *m;
+
+	REQUIRE(b && buf);
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), b, n);
+	CHECK(send(fd, buf, sizeof(h) + n, 0) == (ssize_t)(sizeof(h) + n));
+	m = uplink_gets(u, n);
+	REQUIRE(m);
+	CHECK(m->nb_segs == (n + 4095) / 4096);
+	CHECK((m->ol_flags & NB_TX_OFFLOAD_MASK) ==
+	      (RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_TCP_SEG));
+	CHECK(m->tso_segsz == 1400 && m->l2_len == 14 && m->l3_len == 40 && m->l4_len == 20);
+	flat = nbt_flat(m);
+	CHECK(memcmp(flat + 74, b + 74, n - 74) == 0 && memcmp(flat, b, 54) == 0);
+	free(flat);
+	rte_pktmbuf_free(m);
+	free(buf);
+	free(b);
+}
+
+/* A partial checksum nb_offload_ingress cannot say (inside a UDP payload): completed. */
+static void ktap_csum_elsewhere(struct nb_uplink *u, int fd)
+{
+	struct nbt_frame f = { .tcp = false, .payload = 300 };
+	struct virtio_net_hdr h = {
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 14 + 20 + 8 + 20, .csum_offset = 6,
+	};
+	uint32_t n, start = h.csum_start, seed;
+	uint8_t *b = nbt_bytes(&f, &n), *buf = malloc(sizeof(h) + n), *flat;
+	struct rte_mbuf *m;
+
+	REQUIRE(b && buf);
+	b[14 + 20 + 6] = b[14 + 20 + 7] = 0;	/* UDP: no checksum */
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), b, n);
+	CHECK(send(fd, buf, sizeof(h) + n, 0) == (ssize_t)(sizeof(h) + n));
+	m = uplink_gets(u, n);
+	REQUIRE(m);
+	CHECK(!(m->ol_flags & NB_TX_OFFLOAD_MASK));
+	flat = nbt_flat(m);
+	/* As a receiver checks it: the sum with the sender's seed (what the field held) added. */
+	seed = (uint32_t)(b[start + 6] << 8 | b[start + 7]);
+	CHECK(nbt_fold(nbt_sum(flat + start, n - start, seed)) == 0xffff);
+	CHECK(memcmp(flat, b, start + 6) == 0);
+	free(flat);
+	rte_pktmbuf_free(m);
+	free(buf);
+	free(b);
+}
+
+static void test_ktap(void)
+{
+	struct nb_uplink *u = open_or_fail("tap:nbk0", 2);
+	int fd;
+
+	REQUIRE(u);
+	CHECK(strcmp(nb_uplink_name(u), "tap:nbk0") == 0 && strcmp(nb_uplink_driver(u), "ddom_tap") == 0);
+	CHECK(nb_uplink_nqueues(u) == 2);
+	CHECK(nb_uplink_caps(u) == (NB_CAP_IPV4_CSUM | NB_CAP_IPV6_CSUM | NB_CAP_TSO4 | NB_CAP_TSO6 |
+				    NB_CAP_MULTISEG | NB_CAP_PHDR_LINUX));
+	CHECK(nb_uplink_intr_fd(u, 0) >= 0 && nb_uplink_intr_fd(u, 1) >= 0);
+	CHECK(nb_uplink_intr_arm(u, 0, true) == 0 && nb_uplink_intr_arm(u, 0, false) == 0);
+	CHECK(nb_uplink_link_up(u));	/* set up at open */
+	fd = vnet_packet_socket("nbk0");
+	REQUIRE(fd >= 0);
+	ktap_tso_out(u, fd);
+	/* One queue for the test to read: the kernel picks a tap queue by flow. */
+	nb_uplink_close(u);
+	CHECK(if_nametoindex("nbk0") == 0);	/* created here, gone with it */
+	close(fd);
+	u = open_or_fail("tap:nbk0", 1);
+	REQUIRE(u);
+	fd = vnet_packet_socket("nbk0");
+	REQUIRE(fd >= 0);
+	ktap_tso_in(u, fd);
+	ktap_csum_elsewhere(u, fd);
+	close(fd);
+	nb_uplink_close(u);
+	CHECK(rte_mempool_full(pool));
+}
+
+/* An operator's persistent tap without multi_queue: one queue, left in place at close. */
+static void test_ktap_persistent(void)
+{
+	struct nb_uplink *u;
+
+	REQUIRE(system("ip tuntap add dev nbkp mode tap vnet_hdr") == 0);
+	u = open_or_fail("tap:nbkp", 2);
+	REQUIRE(u);
+	CHECK(nb_uplink_nqueues(u) == 1);
+	CHECK(nb_uplink_intr_fd(u, 1) == -1);
+	nb_uplink_close(u);
+	CHECK(if_nametoindex("nbkp") != 0);
+	CHECK(open_or_fail("tap:", 1) == NULL);
+	CHECK(open_or_fail("tap:a-name-longer-than-15", 1) == NULL);
+	CHECK(system("ip tuntap del dev nbkp mode tap") == 0);
+	CHECK(rte_mempool_full(pool));
+}
+
 int main(void)
 {
 	/* Our own network namespace for the kernel interfaces, before any thread. */
@@ -334,6 +522,13 @@ int main(void)
 		tap_run("/uplink/tap", test_tap);
 	else
 		skip("/uplink/tap", "needs root, a network namespace and /dev/net/tun");
+	if (have_netns && access("/dev/net/tun", R_OK | W_OK) == 0) {
+		tap_run("/uplink/ktap", test_ktap);
+		tap_run("/uplink/ktap-persistent", test_ktap_persistent);
+	} else {
+		skip("/uplink/ktap", "needs root, a network namespace and /dev/net/tun");
+		skip("/uplink/ktap-persistent", "needs root, a network namespace and /dev/net/tun");
+	}
 	/* No IPv6 on the veths: no neighbour discovery frames to wake the uplink. */
 	if (have_netns && system("ip link add nbva type veth peer name nbvb 2>/dev/null") == 0 &&
 	    system("sysctl -qw net.ipv6.conf.nbva.disable_ipv6=1 net.ipv6.conf.nbvb.disable_ipv6=1") == 0)
