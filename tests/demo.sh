@@ -10,7 +10,7 @@
 # handshake is shown from xenstore, a verified mixed workload runs; then two
 # NICs are attached with xl's vif spec, the guests exchange verified frames
 # through netbackd's switch, and (as root, with network namespaces) Linux's
-# TCP/IP runs over the rings: a guest reaches an uplink (DPDK's TAP PMD) and
+# TCP/IP runs over the rings: a guest reaches an uplink (a kernel TAP) and
 # a checksummed TCP transfer crosses netbackd. The daemons' counters are
 # printed. Everything is stopped at the end. Nothing here is faked: every
 # figure printed comes from the running processes.
@@ -107,9 +107,10 @@ NET_NS=
 if [ "$(id -u)" = 0 ] && [ -c /dev/net/tun ] && ip netns add "${NS}up" 2>/dev/null; then
 	NET_NS=yes
 	# netbackd runs in a namespace that stands for the outside world: its
-	# uplink (DPDK's TAP PMD) appears there as the kernel interface "uplink0".
+	# uplink (tap:, a kernel TAP with GSO and checksum offloads) appears there
+	# as the kernel interface "uplink0".
 	ip netns exec "${NS}up" "$XENSIM" exec "$H" "$DD" -- "$NETBACKD" --runtime-dir "$T/run" \
-		--uplink net_tap0,iface=uplink0 2>"$T/netbackd.log" &
+		--uplink tap:uplink0 2>"$T/netbackd.log" &
 else
 	echo "(not root or no network namespaces: netbackd without an uplink)"
 	"$XENSIM" exec "$H" "$DD" -- "$NETBACKD" --runtime-dir "$T/run" 2>"$T/netbackd.log" &

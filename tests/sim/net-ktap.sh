@@ -58,6 +58,7 @@ rx=$(uplink_counter rx) rxb=$(uplink_counter rx-bytes)
 say "from the uplink: $rx packets, $rxb bytes"
 [ "${rx:-0}" -gt 0 ] && [ "$((rxb / rx))" -gt 8000 ] || fail "the kernel's GSO packets came cut up"
 [ "$(uplink_counter rx-bad)" = 0 ] || fail "frames dropped as bad"
+nb_status >&2
 
 # progress N: the running daemon has delivered N more frames to the guest.
 progress() {
