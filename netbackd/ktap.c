@@ -48,6 +48,7 @@
 
 struct ktap_queue {
 	int fd;
+	bool detached;		/* the interface was deleted under us: EBADFD (receives nothing) */
 	unsigned nstash;
 	struct rte_mbuf *stash[KTAP_SEGS_MAX];
 };
@@ -274,14 +275,15 @@ uint16_t nb_ktap_rx(struct nb_ktap *t, unsigned q, struct rte_mbuf **pkts, uint1
 	struct ktap_queue *tq;
 	struct iovec iov[1 + KTAP_SEGS_MAX];
 	struct virtio_net_hdr h;
-	uint16_t got = 0;
+	uint16_t got = 0, tries;
 
-	if (q >= t->nq)
+	if (q >= t->nq || t->q[q].detached)
 		return 0;
 	tq = &t->q[q];
 	iov[0].iov_base = &h;
 	iov[0].iov_len = sizeof(h);
-	while (got < n) {
+	/* At most n reads, whatever they return. */
+	for (tries = 0; got < n && tries < n; tries++) {
 		struct rte_mbuf *m, *prev = NULL;
 		uint32_t len, left;
 		unsigned k, i;
@@ -290,8 +292,10 @@ uint16_t nb_ktap_rx(struct nb_ktap *t, unsigned q, struct rte_mbuf **pkts, uint1
 		if (!stash_fill(t, tq)) {
 			/* Dropped as a NIC without descriptors drops: one frame
 			 * read into the header alone (tun consumes it whatever). */
-			if (read(tq->fd, &h, sizeof(h)) < 0 && errno == EAGAIN)
+			if (read(tq->fd, &h, sizeof(h)) < 0 && (errno == EAGAIN || errno == EBADFD)) {
+				tq->detached = errno == EBADFD;
 				break;
+			}
 			st->rx_nomem++;
 			continue;
 		}
@@ -301,7 +305,11 @@ uint16_t nb_ktap_rx(struct nb_ktap *t, unsigned q, struct rte_mbuf **pkts, uint1
 		}
 		r = readv(tq->fd, iov, (int)(1 + tq->nstash));
 		if (r < 0) {
-			if (errno == EAGAIN || errno == EINTR)
+			/* EBADFD: `ip link del` detached the queue (tun.c
+			 * tun_chr_read_iter); its fd's EPOLLERR is unwatched
+			 * by the worker, and the uplink shows link down. */
+			tq->detached = errno == EBADFD;
+			if (errno == EAGAIN || errno == EINTR || errno == EBADFD)
 				break;
 			st->rx_bad++;	/* EFAULT: longer than KTAP_FRAME_MAX */
 			continue;

@@ -14,7 +14,9 @@
  * An existing TAP interface of that name (`ip tuntap add IFNAME mode tap
  * multi_queue vnet_hdr`, persistent) is attached to, and keeps its
  * addresses and routes across netbackd's restarts; otherwise one is created
- * and goes away when netbackd closes it, as net_tap's does.
+ * and goes away when netbackd closes it, as net_tap's does. Deleted under
+ * netbackd (`ip link del`), its queues are detached for good: RX returns
+ * nothing, TX counts tx_down, link_up says no.
  *
  * Threads: open/close and the queries on the main thread; rx and tx on the
  * worker owning queue q (one fd per queue, IFF_MULTI_QUEUE). Never blocks

@@ -506,6 +506,32 @@ static void test_ktap_persistent(void)
 	CHECK(rte_mempool_full(pool));
 }
 
+/* The interface deleted under the uplink: link down, RX returns at once, TX counted as dropped. */
+static void test_ktap_deleted(void)
+{
+	struct nbt_frame f = { .tcp = false, .payload = 100 };
+	struct nb_uplink *u = open_or_fail("tap:nbkd", 1);
+	struct rte_mbuf *rx[8], *m;
+	struct nb_uplink_stats st;
+	struct pollfd p;
+
+	REQUIRE(u);
+	CHECK(nb_uplink_link_up(u));
+	CHECK(system("ip link del nbkd") == 0);
+	CHECK(!nb_uplink_link_up(u));
+	p = (struct pollfd){ .fd = nb_uplink_intr_fd(u, 0), .events = POLLIN };
+	CHECK(poll(&p, 1, 0) == 1 && (p.revents & POLLERR));	/* the worker unwatches it */
+	CHECK(nb_uplink_rx(u, 0, rx, 8) == 0);
+	CHECK(nb_uplink_rx(u, 0, rx, 8) == 0);
+	m = nbt_frame_mbuf(pool, &f);
+	REQUIRE(m);
+	CHECK(nb_uplink_tx(u, 0, ol, &m, 1) == 0);
+	nb_uplink_stats(u, &st);
+	CHECK(st.drop_tx_full == 1 && st.tx_packets == 0);
+	nb_uplink_close(u);
+	CHECK(rte_mempool_full(pool));
+}
+
 int main(void)
 {
 	/* Our own network namespace for the kernel interfaces, before any thread. */
@@ -525,9 +551,11 @@ int main(void)
 	if (have_netns && access("/dev/net/tun", R_OK | W_OK) == 0) {
 		tap_run("/uplink/ktap", test_ktap);
 		tap_run("/uplink/ktap-persistent", test_ktap_persistent);
+		tap_run("/uplink/ktap-deleted", test_ktap_deleted);
 	} else {
 		skip("/uplink/ktap", "needs root, a network namespace and /dev/net/tun");
 		skip("/uplink/ktap-persistent", "needs root, a network namespace and /dev/net/tun");
+		skip("/uplink/ktap-deleted", "needs root, a network namespace and /dev/net/tun");
 	}
 	/* No IPv6 on the veths: no neighbour discovery frames to wake the uplink. */
 	if (have_netns && system("ip link add nbva type veth peer name nbvb 2>/dev/null") == 0 &&
