@@ -216,8 +216,12 @@ static void dispatch(struct wk_worker *w, const struct epoll_event *ev, int n)
 	}
 }
 
-/* Arms everything and sleeps unless work showed up. */
-static void sleep_once(struct wk_worker *w)
+/*
+ * Arms everything and sleeps unless work showed up. False when it woke by
+ * its timeout alone (a pollable's wake time: a device without interrupts
+ * looked at again), with no fd ready and no kick.
+ */
+static bool sleep_once(struct wk_worker *w)
 {
 	struct epoll_event ev[MAX_EVENTS];
 	uint64_t wake = UINT64_MAX;
@@ -230,7 +234,7 @@ static void sleep_once(struct wk_worker *w)
 			work = true;
 	if (work || atomic_load(&w->has_cmd) || atomic_load(&w->stop)) {
 		atomic_store(&w->sleeping, 0);
-		return;
+		return true;
 	}
 	if (wake != UINT64_MAX) {
 		uint64_t now = mono_ns();
@@ -243,6 +247,7 @@ static void sleep_once(struct wk_worker *w)
 	atomic_fetch_add_explicit(&w->n_wakeups, 1, memory_order_relaxed);
 	if (n > 0)
 		dispatch(w, ev, n);
+	return n != 0;
 }
 
 static void *worker_main(void *opaque)
@@ -288,10 +293,14 @@ static void *worker_main(void *opaque)
 					cpu_relax();
 			continue;
 		}
-		sleep_once(w);
 		/* Right after a wakeup the next request tends to follow:
-		 * poll a while again before the next sleep. */
-		last_work = mono_ns();
+		 * poll a while again before the next sleep. Not after a
+		 * timeout with nothing ready: a pass looks, and if it finds
+		 * work that starts the window (an idle device without
+		 * interrupts, looked at 60 times a second, would otherwise
+		 * cost a poll window each time). */
+		if (sleep_once(w))
+			last_work = mono_ns();
 	}
 	if (cfg->thread_fini)
 		cfg->thread_fini(w, cfg->opaque);

@@ -32,6 +32,7 @@ struct tp {
 	_Atomic unsigned arms, events, hups;
 	_Atomic bool busy;		/* always has work */
 	_Atomic unsigned spin_us;	/* asked of the worker each pass */
+	_Atomic unsigned timer_ms;	/* asks to be looked at again after this, when armed */
 	_Atomic bool attached_here;	/* attach ran off the main thread */
 	_Atomic bool detached_here;
 	_Atomic int worker;
@@ -66,9 +67,9 @@ static bool tp_arm(struct wk_pollable *p, struct wk_worker *w, uint64_t *wake_ns
 {
 	struct tp *t = tp_of(p);
 
-	(void)w;
-	(void)wake_ns;
 	atomic_fetch_add(&t->arms, 1);
+	if (atomic_load(&t->timer_ms))
+		*wake_ns = wk_worker_now(w) + atomic_load(&t->timer_ms) * 1000000ull;
 	return atomic_load(&t->pending) || atomic_load(&t->busy);
 }
 
@@ -347,6 +348,43 @@ static void test_spin(void)
 	wk_pool_stop(pool);
 }
 
+/*
+ * A pollable's timer wakes the worker with nothing to do: one pass, then
+ * sleep again, not the poll window a wakeup by an fd or a kick starts.
+ */
+static void test_timer_idle(void)
+{
+	struct wk_pool_cfg c = { .name = "test", .count = 1, .poll_us = 200000 };
+	struct wk_pool *pool = NULL;
+	struct wk_worker *w;
+	struct wk_worker_stats a, b;
+	struct tp t;
+	uint64_t end;
+
+	REQUIRE(wk_pool_start(&c, &pool) == 0);
+	w = wk_pool_get(pool, 0);
+	tp_init(&t);
+	CHECK(wk_worker_attach(w, &t.pl) == 0);
+	REQUIRE(wait_sleeps(pool, 0, 0));
+	atomic_store(&t.timer_ms, 1);
+	a = stats(pool, 0);
+	wk_worker_kick(w);	/* a wakeup: the window, then the first timer wakeup */
+	end = test_mono_ms() + 5000;
+	while (stats(pool, 0).wakeups < a.wakeups + 2 && test_mono_ms() < end)
+		sched_yield();
+	a = stats(pool, 0);
+	end = test_mono_ms() + 5000;
+	while (stats(pool, 0).wakeups < a.wakeups + 30 && test_mono_ms() < end)
+		sched_yield();
+	b = stats(pool, 0);
+	/* 30 timer wakeups inside one 200 ms poll window were impossible before. */
+	CHECK(b.wakeups >= a.wakeups + 30);
+	CHECK(b.passes - a.passes <= 3 * (b.wakeups - a.wakeups) + 1000);
+	atomic_store(&t.timer_ms, 0);
+	wk_worker_detach(w, &t.pl);
+	wk_pool_stop(pool);
+}
+
 static int fail_second(struct wk_worker *w, void *opaque)
 {
 	(void)opaque;
@@ -375,6 +413,7 @@ int main(void)
 	tap_run("/workers/sleep-wake", test_sleep_wake);
 	tap_run("/workers/failed-fd", test_failed_fd);
 	tap_run("/workers/spin", test_spin);
+	tap_run("/workers/timer-idle", test_timer_idle);
 	tap_run("/workers/bad-start", test_bad_start);
 	return tap_done();
 }
