@@ -12,6 +12,8 @@
 #     net_null uplink, against dpdk-testpmd's txonly mode on the same core
 #     and the same vdev (the most a DPDK program sends there). Ratio
 #     netbackd/testpmd, and Mpps against the issue's goal of 5 Mpps per core.
+#     Before each round, c2c: how long a cache line takes from CPU 0 to CPU 1
+#     and back, which on a VM depends on where the host put its vCPUs.
 # (b) TCP, iperf3 for BENCH_SECONDS: guest -> guest, guest -> uplink and
 #     uplink -> guest (Linux stacks in namespaces over netfront's TAPs; the
 #     uplink is DPDK's TAP PMD, net_tap, then netbackd's own kernel TAP with
@@ -57,8 +59,9 @@ SIM_PIDS+=("$NB_PID")
 wait_for 30 test -S "$SIM_TMP/run/netbackd.sock" || fail "netbackd-sim did not start"
 G=$(sim_guest gp)
 DG=$(vif_attach "$G" 00:16:3e:bb:00:01)
-nb_rates=()
+nb_rates=() c2c=()
 for r in $(seq 1 "$ROUNDS"); do
+	c2c+=("$("$BUILD/tests/bench/c2c" 0 1 || echo ?)")
 	"$XENSIM" exec "$H" "$G" -- taskset -c 0 "$NETFRONT_SIM" --vif "$DG" --send "$FRAMES" \
 		--to 00:16:3e:bb:00:99 --size 60 --flood --json --timeout 60 >"$SIM_TMP/pps.json" ||
 		fail "packet-rate round $r"
@@ -177,6 +180,7 @@ printf '%-40s %10s %10s %8s   %s | %s\n' "(b) TCP guest->uplink tap:, Gbit/s" "$
 printf '%-40s %10s %10s %8s   %s | %s\n' "(b) TCP uplink tap:->guest, Gbit/s" "$UK" "$VE" \
 	"$(ratio "$UK" "$VE")" "$(r2s "${uk[@]}")" "$(r2s "${ve[@]}")"
 echo "(a) goal 5 Mpps per core: $(awk -v a="$NB_MPPS" 'BEGIN {print (a >= 5 ? "met" : "not met")}')"
+echo "(a) CPU 0 <-> CPU 1 cache-line round trip before each round, ns: ${c2c[*]}"
 echo "(c) 64 B run: $(ratio "$segs" "$tx") grant-copy segments and $(ratio "$calls" "$tx") copy calls per packet, $(ratio "$ntfy" "$batches") notifications per batch ($tx frames, $batches batches)"
 echo "(c) TCP runs (guest->uplink netbackd): $(ratio "$tcp_segs" "$tcp_tx") grant-copy segments per guest TX packet"
 echo "(c) TCP uplink->guest: $(ratio "${gro_f:-0}" "${gro_p:-0}") uplink frames per coalesced packet to the guest (GRO: ${gro_p:-0} packets of ${gro_f:-0} frames)"
