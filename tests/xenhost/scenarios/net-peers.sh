@@ -130,20 +130,17 @@ xh_net_up g2 $MAC2 $IP2
 xh_in g1 "ping -c 2 -W 10 $IP0 && ping -c 2 -W 10 $IP2"
 measure kernel
 
-echo "| case | netbackd | xen-netback | netbackd / xen-netback |"
-echo "|---|---|---|---|"
-for c in gg:"TCP g1 -> g2, Mbit/s" g0:"TCP g1 -> dom0, Mbit/s" 0g:"TCP dom0 -> g1, Mbit/s" \
-	pps:"64 B UDP g1 -> dom0, frames/s" cpu:"driver-domain CPU per 64 B frame, us"; do
-	eval "a=\$R_netbackd_${c%%:*} b=\$R_kernel_${c%%:*}"
-	echo "| ${c#*:} | $a | $b | $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') |"
-done
-if [ "$MODE" = pv ]; then
-	echo "| case | netbackd, tap: uplink bridged to the NIC | xen-netback | ratio |"
+# table LABEL TITLE: R_LABEL_* against the kernel's, as a markdown table.
+table() {
+	local c a b
+	echo "| case | $2 | xen-netback | ratio |"
 	echo "|---|---|---|---|"
 	for c in gg:"TCP g1 -> g2, Mbit/s" g0:"TCP g1 -> dom0, Mbit/s" 0g:"TCP dom0 -> g1, Mbit/s" \
 		pps:"64 B UDP g1 -> dom0, frames/s" cpu:"driver-domain CPU per 64 B frame, us"; do
-		eval "a=\$R_netbackd_tap_${c%%:*} b=\$R_kernel_${c%%:*}"
+		eval "a=\$R_$1_${c%%:*} b=\$R_kernel_${c%%:*}"
 		echo "| ${c#*:} | $a | $b | $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') |"
 	done
-fi
+}
+table netbackd netbackd
+[ "$MODE" = pv ] && table netbackd_tap "netbackd, tap: uplink bridged to the NIC"
 xh_log "net-peers: done"
