@@ -238,8 +238,10 @@ static void af_packet_kernel_offloads_off(const char *devargs)
 	if (!devarg_value(devargs, "iface", ifname, sizeof(ifname)))
 		return;
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return (void)log_warn_errno(-errno, "%s: no socket for ethtool, offloads left on", ifname);
+	if (fd < 0) {
+		log_warn_errno(-errno, "%s: no socket for ethtool, offloads left on", ifname);
+		return;
+	}
 	r = kernel_features_off(fd, ifname, left, sizeof(left));
 	close(fd);
 	if (r < 0)
@@ -851,8 +853,10 @@ void nb_uplink_mac(const struct nb_uplink *u, uint8_t mac[6])
 {
 	struct rte_ether_addr a = { 0 };
 
-	if (u->kt)
-		return nb_ktap_mac(u->kt, mac);
+	if (u->kt) {
+		nb_ktap_mac(u->kt, mac);
+		return;
+	}
 	rte_eth_macaddr_get(u->port, &a);
 	memcpy(mac, a.addr_bytes, RTE_ETHER_ADDR_LEN);
 }
