@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <xen/io/netif.h>
 
 #include <rte_byteorder.h>
 #include <rte_ether.h>
@@ -43,8 +44,6 @@
 #define KTAP_SEGS_MAX 64
 #define KTAP_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)
 
-#define XEN_GSO_TCPV4 1	/* what nb_offload_ingress takes: xen/io/netif.h */
-#define XEN_GSO_TCPV6 2
 
 struct ktap_queue {
 	int fd;
@@ -245,10 +244,10 @@ static int rx_offloads(struct rte_mbuf *m, const struct virtio_net_hdr *h)
 		gso = 0;
 		break;
 	case VIRTIO_NET_HDR_GSO_TCPV4:
-		gso = XEN_GSO_TCPV4;
+		gso = XEN_NETIF_GSO_TYPE_TCPV4;	/* what nb_offload_ingress takes */
 		break;
 	case VIRTIO_NET_HDR_GSO_TCPV6:
-		gso = XEN_GSO_TCPV6;
+		gso = XEN_NETIF_GSO_TYPE_TCPV6;
 		break;
 	default:
 		return -EINVAL;	/* not asked for (TUNSETOFFLOAD) */

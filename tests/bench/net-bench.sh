@@ -117,17 +117,23 @@ done
 GG=$(r2 "$(printf '%s\n' "${gg[@]}" | median)")
 VE=$(r2 "$(printf '%s\n' "${ve[@]}" | median)")
 
+# uplink_netbackd NS DEVARGS IFACE IP: netbackd-sim again, inside a new namespace NS with that
+# uplink; the vif reattached, the uplink's kernel interface IFACE given IP/24, pinged.
+uplink_netbackd() {
+	netbackd_kill TERM
+	ip netns add "$1" && SIM_CLEANUP+=("ip netns del $1")
+	ip netns exec "$1" "$XENSIM" exec "$H" "$DD" -- "$NETBACKD_SIM" --runtime-dir "$SIM_TMP/run" \
+		--uplink "$2" 2>>"$SIM_TMP/netbackd.log" &
+	NB_PID=$!
+	SIM_PIDS+=("$NB_PID")
+	wait_for 30 nb_connected "$G" "$DG" || fail "vif not reattached by the $2 netbackd"
+	ip -n "$1" addr add "$4/24" dev "$3" && ip -n "$1" link set "$3" up
+	in_ns a ping -c 1 -W 5 "$4" >/dev/null || fail "ping guest -> $2"
+}
+
 # guest -> uplink: a second netbackd in a namespace, with a net_tap uplink
-netbackd_kill TERM
 NSU=${NS_PREFIX}up
-ip netns add "$NSU" && SIM_CLEANUP+=("ip netns del $NSU")
-ip netns exec "$NSU" "$XENSIM" exec "$H" "$DD" -- "$NETBACKD_SIM" --runtime-dir "$SIM_TMP/run" \
-	--uplink net_tap0,iface=nbup 2>>"$SIM_TMP/netbackd.log" &
-NB_PID=$!
-SIM_PIDS+=("$NB_PID")
-wait_for 30 nb_connected "$G" "$DG" || fail "vif not reattached by the uplink netbackd"
-ip -n "$NSU" addr add 10.30.0.254/24 dev nbup && ip -n "$NSU" link set nbup up
-in_ns a ping -c 1 -W 5 10.30.0.254 >/dev/null || fail "ping guest -> uplink"
+uplink_netbackd "$NSU" net_tap0,iface=nbup nbup 10.30.0.254
 gu=() ug=()
 for r in $(seq 1 "$ROUNDS"); do gu+=("$(iperf "$NSU" "${NS_PREFIX}a" 10.30.0.254)"); done
 # The vif's copy-segs so far are its TX's (the ACKs coming back are few).
@@ -142,16 +148,8 @@ read -r gro_f gro_p <<<"$(nb_status |
 	sed -n 's/^uplink net_tap0: .* gro-packets=\([0-9]*\) gro-frames=\([0-9]*\) .*/\2 \1/p')"
 
 # guest <-> a tap: uplink (ktap.c): a third netbackd in another namespace
-netbackd_kill TERM
 NSK=${NS_PREFIX}kt
-ip netns add "$NSK" && SIM_CLEANUP+=("ip netns del $NSK")
-ip netns exec "$NSK" "$XENSIM" exec "$H" "$DD" -- "$NETBACKD_SIM" --runtime-dir "$SIM_TMP/run" \
-	--uplink tap:nbk 2>>"$SIM_TMP/netbackd.log" &
-NB_PID=$!
-SIM_PIDS+=("$NB_PID")
-wait_for 30 nb_connected "$G" "$DG" || fail "vif not reattached by the tap: netbackd"
-ip -n "$NSK" addr add 10.30.0.253/24 dev nbk && ip -n "$NSK" link set nbk up
-in_ns a ping -c 1 -W 5 10.30.0.253 >/dev/null || fail "ping guest -> tap: uplink"
+uplink_netbackd "$NSK" tap:nbk nbk 10.30.0.253
 ku=() uk=()
 for r in $(seq 1 "$ROUNDS"); do
 	ku+=("$(iperf "$NSK" "${NS_PREFIX}a" 10.30.0.253)")
